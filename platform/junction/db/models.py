@@ -1,0 +1,23 @@
+"""Every table, imported in one place so the metadata (and Alembic) sees them all."""
+
+from junction.audit.models import AuditEntry
+from junction.connections.models import Connection
+from junction.db.base import Base
+from junction.events.models import Event, EventAttempt
+from junction.intake.models import InboundEndpoint
+from junction.plugins.models import PluginInstallation
+from junction.tenancy.models import ApiKey, Membership, Tenant, User
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Connection",
+    "Event",
+    "EventAttempt",
+    "InboundEndpoint",
+    "Membership",
+    "PluginInstallation",
+    "Tenant",
+    "User",
+]

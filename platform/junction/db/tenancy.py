@@ -1,0 +1,100 @@
+"""The tenancy guard: every ORM query on a tenant-owned table is scoped, or it fails.
+
+A session carries at most one tenant in scope (`scope_to_tenant`). Queries touching a
+`TenantScoped` table get `WHERE tenant_id = :scope` added by `with_loader_criteria`;
+with no tenant in scope they raise `TenantScopeError`. Work that must cross tenants
+(the sweeper, staff, API-key and webhook-token lookups) opens an explicit, named bypass
+with `cross_tenant(session, reason)`, so every such place can be found by its name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from junction.db.base import TenantScoped
+
+TENANT_KEY = "junction.tenant_id"
+BYPASS_KEY = "junction.cross_tenant"
+
+
+class TenantScopeError(RuntimeError):
+    """A query on tenant-owned data ran with no tenant in scope and no named bypass."""
+
+
+def scope_to_tenant(session: Any, tenant_id: uuid.UUID) -> None:
+    """Pin the session (sync or async) to one tenant for the rest of its life."""
+    info = session.info
+    current = info.get(TENANT_KEY)
+    if current is not None and current != tenant_id:
+        raise TenantScopeError("session is already scoped to another tenant")
+    info[TENANT_KEY] = tenant_id
+
+
+def tenant_in_scope(session: Any) -> uuid.UUID | None:
+    value: uuid.UUID | None = session.info.get(TENANT_KEY)
+    return value
+
+
+@contextmanager
+def cross_tenant(session: Any, reason: str) -> Iterator[None]:
+    """Allow queries across tenants inside the block; `reason` names the place."""
+    if not reason:
+        raise ValueError("a cross-tenant bypass needs a reason")
+    info = session.info
+    previous = info.get(BYPASS_KEY)
+    info[BYPASS_KEY] = reason
+    try:
+        yield
+    finally:
+        if previous is None:
+            info.pop(BYPASS_KEY, None)
+        else:
+            info[BYPASS_KEY] = previous
+
+
+def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    return any(
+        isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantScoped)
+        for mapper in state.all_mappers
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # Lazy loads follow an object that was already scoped when it was loaded.
+        return
+    info = state.session.info
+    tenant_id = info.get(TENANT_KEY)
+    if tenant_id is None:
+        if info.get(BYPASS_KEY) is None and _touches_tenant_data(state):
+            raise TenantScopeError(
+                "query on tenant-owned data with no tenant in scope; "
+                "scope the session or open a named cross_tenant() bypass"
+            )
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _check_new_rows(session: Session, flush_context: Any, instances: Any) -> None:
+    tenant_id = session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        return
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, TenantScoped) and obj.tenant_id not in (None, tenant_id):  # type: ignore[attr-defined]
+            raise TenantScopeError("row belongs to another tenant than the one in scope")

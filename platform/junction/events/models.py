@@ -1,0 +1,80 @@
+"""Events (one per accepted delivery) and the attempts made to process them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from junction.db.base import Base, IdMixin, JSONDocument, TenantScoped, utcnow
+from junction.db.enums import enum_column
+
+
+class EventStatus(StrEnum):
+    received = "received"
+    processing = "processing"
+    retrying = "retrying"
+    done = "done"
+    failed = "failed"
+    paused = "paused"
+
+
+# States a worker may pick an event up from once its time has come.
+DUE_STATUSES = (EventStatus.received, EventStatus.retrying)
+
+
+class AttemptOutcome(StrEnum):
+    done = "done"
+    retrying = "retrying"
+    failed = "failed"
+
+
+class Event(IdMixin, TenantScoped, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_events_tenant_id_received_at", "tenant_id", "received_at"),
+    )
+
+    endpoint_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("inbound_endpoints.id", ondelete="SET NULL"), index=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255), default="")
+    payload: Mapped[Any] = mapped_column(JSONDocument)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[EventStatus] = mapped_column(
+        enum_column(EventStatus), default=EventStatus.received
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # While `processing`, the worker owns the event until this time; after it, the
+    # sweeper hands the event to another worker (the first one died).
+    locked_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EventAttempt(IdMixin, TenantScoped, Base):
+    __tablename__ = "event_attempts"
+    __table_args__ = (UniqueConstraint("event_id", "number"),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    plugin: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[AttemptOutcome | None] = mapped_column(enum_column(AttemptOutcome))
+    error: Mapped[str | None] = mapped_column(Text)
+    # One entry per step the plugin logged: {"at", "level", "message", "data"}.
+    log: Mapped[list[Any]] = mapped_column(default=list)

@@ -1,0 +1,65 @@
+"""The hook specifications: the contract between Junction and its plugins.
+
+A plugin is a module or object with functions named after these hooks and marked with
+`junction.plugins.hookimpl`, registered through the `junction` entry-point group::
+
+    [project.entry-points.junction]
+    myplugin = "junction_myplugin.plugin"
+
+Hooks take no arguments and return descriptions or objects (see
+`junction.plugins.interfaces`); they are called once, when a process starts. A plugin
+implements `junction_plugin` and whichever of the others it contributes to.
+
+Contract version: 1. Hooks are only added; a change to an existing one bumps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pluggy
+
+from junction.plugins.interfaces import ConnectionProvider, Integration, PluginInfo, Source
+
+PROJECT_NAME = "junction"
+CONTRACT_VERSION = 1
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def junction_plugin() -> PluginInfo:  # type: ignore[empty-body]
+    """Describe the plugin: its name, title, version and config model.
+
+    Fires when the plugin manager loads the plugin. `name` is what tenants' installations
+    refer to and must be unique across loaded plugins. `config_model` is a pydantic model
+    that validates a tenant's configuration of the plugin; the default takes none.
+    """
+
+
+@hookspec
+def junction_sources() -> Iterable[Source]:  # type: ignore[empty-body]
+    """Contribute shop formats (sources) that endpoints can receive.
+
+    Fires at start-up. Each `Source` has a unique `name` (an endpoint's source format)
+    and knows how to verify a delivery's signature and what identifies it.
+    """
+
+
+@hookspec
+def junction_connection_providers() -> Iterable[ConnectionProvider]:  # type: ignore[empty-body]
+    """Contribute kinds of connection (amoCRM, MobCash …) that tenants can set up.
+
+    Fires at start-up. Each `ConnectionProvider` has a unique `name`, stored on the
+    tenant's connections.
+    """
+
+
+@hookspec
+def junction_integration() -> Integration | None:
+    """Contribute what the plugin does with events: an `Integration`, or None.
+
+    Fires at start-up. A worker calls the returned object's `process_event` for every
+    event that arrives on an endpoint routed to this plugin's installation, and only
+    while that installation is enabled.
+    """

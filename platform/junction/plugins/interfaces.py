@@ -1,0 +1,147 @@
+"""The objects plugins hand to the core through the hooks in `hookspecs`.
+
+Hooks are plain functions that return these; the asynchronous work lives in their
+methods. Everything here is part of the public contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class NoConfig(BaseModel):
+    """The config model of a plugin that takes no settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """How a plugin describes itself. `name` is what installations refer to."""
+
+    name: str
+    title: str
+    version: str
+    description: str = ""
+    config_model: type[BaseModel] = NoConfig
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One inbound HTTP delivery, as the intake read it."""
+
+    body: bytes
+    content_type: str
+    # Header names are lower-case.
+    headers: Mapping[str, str]
+    # The body parsed as JSON or as form fields.
+    payload: Any
+
+
+class Source(ABC):
+    """A shop format: how to verify a delivery and what identifies it."""
+
+    name: str
+    title: str
+
+    @abstractmethod
+    def verify(self, delivery: Delivery, signing_secret: str) -> bool:
+        """True when the delivery carries a valid signature made with `signing_secret`.
+
+        Called only for endpoints that have a signing secret.
+        """
+
+    @abstractmethod
+    def idempotency_key(self, delivery: Delivery) -> str | None:
+        """What identifies this delivery's order across repeats (usually the order id).
+
+        Return None when the format has no such field; the core then uses a hash of the
+        body.
+        """
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str = ""
+
+
+class ConnectionProvider(ABC):
+    """A kind of outside system a tenant connects to (amoCRM, MobCash …)."""
+
+    name: str
+    title: str
+
+    @abstractmethod
+    async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:
+        """Make one cheap authenticated call to tell whether the credentials work."""
+
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@dataclass
+class AttemptLog:
+    """The readable log of one attempt, stored with it and shown to the tenant.
+
+    Never put secrets in it.
+    """
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, level: LogLevel, message: str, **data: Any) -> None:
+        self.entries.append(
+            {
+                "at": datetime.now(UTC).isoformat(),
+                "level": level,
+                "message": message,
+                "data": data,
+            }
+        )
+
+    def info(self, message: str, **data: Any) -> None:
+        self.add("info", message, **data)
+
+    def warning(self, message: str, **data: Any) -> None:
+        self.add("warning", message, **data)
+
+    def error(self, message: str, **data: Any) -> None:
+        self.add("error", message, **data)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What an integration gets to process one event."""
+
+    tenant_id: uuid.UUID
+    event_id: uuid.UUID
+    attempt: int
+    payload: Any
+    headers: Mapping[str, str]
+    # The tenant's configuration of this plugin, an instance of its config model.
+    config: BaseModel
+    log: AttemptLog
+
+
+class Integration(ABC):
+    """What a plugin does with an event sent to it."""
+
+    @abstractmethod
+    async def process_event(self, event: EventContext) -> dict[str, Any] | None:
+        """Process one event; the returned mapping is stored as the event's result.
+
+        Called at least once per event: make it safe to call again for the same event.
+        Raise `PermanentError` for what no retry can fix (it goes to the dead letters
+        at once); any other exception is retried on the backoff schedule.
+        """
+
+
+class PermanentError(Exception):
+    """Processing cannot succeed by trying again; the message tells a person why."""
