@@ -1,0 +1,44 @@
+"""The access log: route templates, never raw paths (webhook URLs carry secrets)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("junction.access")
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "(unmatched)"
+            state = scope.get("state") or {}
+            endpoint_id = state.get("endpoint_id")
+            log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                template,
+                status,
+                (time.perf_counter() - started) * 1000,
+                extra={"endpoint_id": str(endpoint_id) if endpoint_id else None},
+            )

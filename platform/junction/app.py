@@ -1,0 +1,50 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction import __version__
+from junction.api.access_log import AccessLogMiddleware
+from junction.api.errors import install_error_handlers
+from junction.events.routes import router as events_router
+from junction.health import router as health_router
+from junction.intake.routes import router as intake_router
+from junction.plugins.registry import PluginRegistry
+from junction.runtime import open_runtime
+from junction.settings import Settings, load_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: PluginRegistry | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> FastAPI:
+    """Build the API. Its runtime (database, Redis, plugins) is opened in the lifespan."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await open_runtime(settings, registry=registry, sessionmaker=sessionmaker)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Junction",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.add_middleware(AccessLogMiddleware)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(intake_router)
+    app.include_router(events_router)
+    return app

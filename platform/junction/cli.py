@@ -1,0 +1,304 @@
+"""The `junction` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from junction.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Junction: shop orders into amoCRM.")
+plugins_app = typer.Typer(no_args_is_help=True, help="Plugins loaded from the `junction` entry points.")
+tenants_app = typer.Typer(no_args_is_help=True, help="Tenants as code (YAML manifests).")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for programs.")
+app.add_typer(plugins_app, name="plugins")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="api-keys")
+
+DEMO_MANIFEST = Path("tenants/demo.yaml")
+READY_TIMEOUT_SECONDS = 60.0
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    from junction.logs import configure_logging
+
+    configure_logging(settings)
+    return settings
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+    """Bring the database schema to a revision (by default the newest)."""
+    from junction.db import migrate as migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from junction.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Process events from the queue."""
+    from arq.worker import run_worker
+
+    from junction.worker.settings import build_worker_settings
+
+    settings = _settings()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    run_worker(build_worker_settings(settings))
+
+
+@plugins_app.command("list")
+def plugins_list() -> None:
+    """Show every loaded plugin with its version and what it contributes."""
+    from junction.plugins.registry import build_registry
+
+    registry = build_registry()
+    if not registry.plugins:
+        typer.echo("no plugins loaded")
+        return
+    for name, plugin in sorted(registry.plugins.items()):
+        provides = [f"source:{source.name}" for source in plugin.sources]
+        provides += [f"connection:{provider.name}" for provider in plugin.providers]
+        if plugin.integration is not None:
+            provides.append("events")
+        origin = (
+            f"{plugin.distribution} {plugin.distribution_version}"
+            if plugin.distribution
+            else "registered in-process"
+        )
+        typer.echo(
+            f"{name:<16} {plugin.info.version:<10} {plugin.info.title:<24} "
+            f"[{', '.join(provides) or '-'}]  ({origin})"
+        )
+
+
+@tenants_app.command("apply")
+def tenants_apply(manifests: list[Path]) -> None:
+    """Create or update tenants from YAML manifests (idempotent)."""
+    settings = _settings()
+    for path in manifests:
+        applied = asyncio.run(_apply(settings, path))
+        verb = "created" if applied.created else "updated"
+        typer.echo(f"{applied.tenant.slug}: {verb}")
+        for name, token in applied.endpoint_tokens.items():
+            typer.echo(f"  endpoint {name!r}: {_hook_url(settings, token)}")
+
+
+@tenants_app.command("schema")
+def tenants_schema() -> None:
+    """Print the JSON schema of tenant manifests."""
+    from junction.tenancy.manifest import manifest_json_schema
+
+    typer.echo(manifest_json_schema(), nl=False)
+
+
+@keys_app.command("create")
+def api_keys_create(
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    role: Annotated[str, typer.Option(help="owner, admin or viewer.")] = "viewer",
+) -> None:
+    """Create an API key for a tenant and print it (it is shown only this once)."""
+    from junction.tenancy.models import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        typer.echo(f"--role must be one of: {', '.join(r.value for r in Role)}", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+    typer.echo(asyncio.run(_issue_key(settings, tenant, name, chosen)))
+
+
+def _hook_url(settings: Settings, token: str) -> str:
+    return f"{str(settings.public_base_url).rstrip('/')}/hooks/{token}"
+
+
+async def _apply(settings: Settings, path: Path):  # type: ignore[no-untyped-def]
+    from junction.runtime import open_runtime
+    from junction.tenancy.manifest import ManifestError, apply_manifest, load_manifest
+
+    runtime = await open_runtime(settings, redis_url="redis://unused")
+    try:
+        async with runtime.sessionmaker() as session:
+            return await apply_manifest(
+                session, load_manifest(path), runtime.registry, runtime.secretbox
+            )
+    except ManifestError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        await runtime.close()
+
+
+async def _issue_key(settings: Settings, slug: str, name: str, role: object, *, replace: bool = False) -> str:
+    from junction.runtime import open_runtime
+    from junction.tenancy.models import Role
+    from junction.tenancy.service import UnknownTenantError, issue_api_key, tenant_by_slug
+
+    assert isinstance(role, Role)
+    runtime = await open_runtime(settings, redis_url="redis://unused")
+    try:
+        async with runtime.sessionmaker() as session:
+            tenant = await tenant_by_slug(session, slug)
+            return await issue_api_key(session, tenant, name, role, replace=replace)
+    except UnknownTenantError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        await runtime.close()
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    manifest: Annotated[Path, typer.Option(help="The demo tenant's manifest.")] = DEMO_MANIFEST,
+) -> None:
+    """Run everything on this machine: migrate, embedded Redis, API, worker, demo tenant."""
+    from junction.db import migrate as migrations
+    from junction.embedded_redis import EmbeddedRedis
+    from junction.tenancy.models import Role
+
+    os.environ.setdefault("JUNCTION_PUBLIC_BASE_URL", f"http://{host}:{port}")
+    settings = _settings()
+    if not _port_is_free(host, port):
+        typer.echo(f"{host}:{port} is already in use; pick another with --port", err=True)
+        raise typer.Exit(1)
+    migrations.upgrade(settings.resolved_database_url)
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.var_dir)
+        redis_url = embedded.start()
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        applied = asyncio.run(_apply(settings, manifest))
+        key = asyncio.run(_issue_key(settings, applied.tenant.slug, "demo", Role.viewer, replace=True))
+        env = {**os.environ, "JUNCTION_REDIS_URL": redis_url}
+        command = [sys.executable, "-m", "junction"]
+        children.append(
+            subprocess.Popen([*command, "api", "--host", host, "--port", str(port)], env=env)
+        )
+        children.append(subprocess.Popen([*command, "worker"], env=env))
+        base = f"http://{host}:{port}"
+        _wait_ready(base, children)
+        token = next(iter(applied.endpoint_tokens.values()))
+        _print_demo(base, _hook_url(settings, token), key)
+        _wait_for_children(children)
+    finally:
+        _stop(children)
+        if embedded is not None:
+            embedded.stop()
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            typer.echo("a Junction process exited during start-up; see the log above", err=True)
+            raise typer.Exit(1)
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    typer.echo(f"the API did not become ready at {base}/readyz", err=True)
+    raise typer.Exit(1)
+
+
+def _print_demo(base: str, hook_url: str, key: str) -> None:
+    body = '{"order_id": "1001", "customer_id": "42", "total": "99.50"}'
+    typer.echo(
+        "\nJunction is running.\n"
+        f"  API:          {base}  (docs at {base}/docs)\n"
+        f"  Webhook URL:  {hook_url}\n"
+        f"  API key:      {key}\n\n"
+        "Send an order:\n"
+        f"  curl -X POST {shlex.quote(hook_url)} -H 'Content-Type: application/json' "
+        f"-H 'Idempotency-Key: 1001' -d {shlex.quote(body)}\n\n"
+        "Then read the events:\n"
+        f"  curl -H {shlex.quote('Authorization: Bearer ' + key)} {base}/api/events\n\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+def _wait_for_children(children: list[subprocess.Popen[bytes]]) -> None:
+    stop = False
+
+    def _request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _request_stop)
+    try:
+        while not stop and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def main() -> None:
+    app()

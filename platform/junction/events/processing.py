@@ -1,0 +1,218 @@
+"""Processing one event: claim it, hand it to its plugin, record what happened.
+
+Jobs may be delivered more than once and workers may die at any moment, so:
+
+* claiming is one conditional UPDATE: only an event that is due, or whose previous
+  owner's lease ran out, can be taken, and only by one worker;
+* finishing is fenced by the attempt number: a worker that lost its lease cannot
+  overwrite what the next owner recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.db.base import utcnow
+from junction.db.tenancy import scope_to_tenant
+from junction.events.models import DUE_STATUSES, AttemptOutcome, Event, EventAttempt, EventStatus
+from junction.events.retries import retry_delay
+from junction.intake.models import InboundEndpoint
+from junction.plugins.interfaces import AttemptLog, EventContext, Integration, PermanentError
+from junction.plugins.models import PluginInstallation
+from junction.plugins.registry import PluginError
+from junction.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Share of the lease a plugin may use; the rest is left for recording the outcome.
+PLUGIN_TIME_SHARE = 0.8
+# Tolerated clock difference between the process that scheduled a retry and this one.
+CLOCK_SKEW = timedelta(seconds=1)
+MAX_ERROR_LENGTH = 2000
+
+
+class _Retry(Exception):
+    """The attempt failed for a reason worth retrying, described for a person."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    plugin: str
+    integration: Integration
+    config: BaseModel
+
+
+async def _claim(session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID) -> int | None:
+    now = utcnow()
+    lease = timedelta(seconds=runtime.settings.event_lease_seconds)
+    claimable = and_(
+        Event.id == event_id,
+        Event.tenant_id == tenant_id,
+        or_(
+            and_(Event.status.in_(DUE_STATUSES), Event.next_attempt_at <= now + CLOCK_SKEW),
+            and_(Event.status == EventStatus.processing, Event.locked_until < now),
+        ),
+    )
+    result = await session.execute(
+        update(Event)
+        .where(claimable)
+        .values(
+            status=EventStatus.processing,
+            attempts=Event.attempts + 1,
+            locked_until=now + lease,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        return None
+    attempts = await session.scalar(select(Event.attempts).where(Event.id == event_id))
+    assert attempts is not None
+    await session.commit()
+    return attempts
+
+
+async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event) -> Handler:
+    """Find the installed plugin this event goes to, or say why there is none."""
+    installation = None
+    if event.endpoint_id is not None:
+        installation = await session.scalar(
+            select(PluginInstallation)
+            .join(InboundEndpoint, InboundEndpoint.installation_id == PluginInstallation.id)
+            .where(InboundEndpoint.id == event.endpoint_id)
+        )
+    if installation is None:
+        raise PermanentError("the endpoint is not routed to an installed plugin")
+    if not installation.enabled:
+        raise PermanentError(f"the plugin {installation.plugin!r} is disabled for this workspace")
+    try:
+        loaded = runtime.registry.plugin(installation.plugin)
+        config = runtime.registry.validate_config(installation.plugin, installation.config)
+    except PluginError as exc:
+        # A plugin missing from this worker may be back after a deploy: retry.
+        if installation.plugin not in runtime.registry.plugins:
+            raise _Retry(str(exc)) from None
+        raise PermanentError(str(exc)) from None
+    if loaded.integration is None:
+        raise PermanentError(f"the plugin {installation.plugin!r} does not process events")
+    return Handler(plugin=installation.plugin, integration=loaded.integration, config=config)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, (PermanentError, _Retry)):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:MAX_ERROR_LENGTH]
+
+
+async def process_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID) -> EventStatus | None:
+    """Run one attempt of an event. Returns its new status, or None if not ours to run."""
+    async with runtime.sessionmaker() as session:
+        scope_to_tenant(session, tenant_id)
+        number = await _claim(session, runtime, tenant_id, event_id)
+        if number is None:
+            return None
+        event = await session.scalar(select(Event).where(Event.id == event_id))
+        assert event is not None
+        attempt = EventAttempt(tenant_id=tenant_id, event_id=event_id, number=number, log=[])
+        session.add(attempt)
+        await session.commit()
+
+        attempt_log = AttemptLog()
+        outcome: AttemptOutcome
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            handler = await _resolve_handler(session, runtime, event)
+            attempt.plugin = handler.plugin
+            context = EventContext(
+                tenant_id=tenant_id,
+                event_id=event_id,
+                attempt=number,
+                payload=event.payload,
+                headers=event.headers,
+                config=handler.config,
+                log=attempt_log,
+            )
+            budget = runtime.settings.event_lease_seconds * PLUGIN_TIME_SHARE
+            try:
+                async with asyncio.timeout(budget):
+                    result = await handler.integration.process_event(context)
+            except TimeoutError:
+                raise _Retry(f"the plugin did not finish within {budget:.0f} s") from None
+            outcome = AttemptOutcome.done
+        except PermanentError as exc:
+            outcome, error = AttemptOutcome.failed, _describe(exc)
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is recorded, not raised
+            error = _describe(exc)
+            outcome = AttemptOutcome.retrying
+            if not isinstance(exc, _Retry):
+                log.warning("event %s attempt %d failed: %s", event_id, number, error)
+
+        return await _finish(session, runtime, event, attempt, attempt_log, outcome, result, error)
+
+
+async def _finish(
+    session: AsyncSession,
+    runtime: Runtime,
+    event: Event,
+    attempt: EventAttempt,
+    attempt_log: AttemptLog,
+    outcome: AttemptOutcome,
+    result: dict[str, Any] | None,
+    error: str | None,
+) -> EventStatus:
+    now = utcnow()
+    values: dict[str, Any] = {"locked_until": None, "updated_at": now}
+    next_attempt_at = None
+    if outcome is AttemptOutcome.retrying:
+        delay = retry_delay(runtime.settings.retry_schedule_seconds, attempt.number)
+        if delay is None:
+            outcome = AttemptOutcome.failed
+            error = f"gave up after {attempt.number} attempts; last error: {error}"
+        else:
+            next_attempt_at = now + delay
+    status = EventStatus(outcome.value)
+    values["status"] = status
+    values["last_error"] = error
+    if status is EventStatus.done:
+        values.update(result=result, finished_at=now)
+    elif status is EventStatus.failed:
+        values["finished_at"] = now
+    else:
+        values["next_attempt_at"] = next_attempt_at
+
+    fenced = await session.execute(
+        update(Event)
+        .where(
+            Event.id == event.id,
+            Event.tenant_id == event.tenant_id,
+            Event.status == EventStatus.processing,
+            Event.attempts == attempt.number,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if fenced.rowcount != 1:  # type: ignore[attr-defined]
+        attempt_log.warning("the lease ran out before this attempt finished; its outcome was not applied")
+    attempt.finished_at = now
+    attempt.outcome = outcome
+    attempt.error = error
+    attempt.log = attempt_log.entries
+    await session.commit()
+
+    if next_attempt_at is not None and fenced.rowcount == 1:  # type: ignore[attr-defined]
+        await runtime.queue.enqueue(
+            event.tenant_id, event.id, attempt.number, defer_until=next_attempt_at
+        )
+    return status

@@ -1,0 +1,51 @@
+"""What the events API returns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from junction.events.models import AttemptOutcome, EventStatus
+
+
+class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    plugin: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: AttemptOutcome | None
+    error: str | None
+    log: list[dict[str, Any]]
+
+
+class EventSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    endpoint_id: uuid.UUID | None
+    status: EventStatus
+    attempts: int
+    received_at: datetime
+    next_attempt_at: datetime
+    finished_at: datetime | None
+    last_error: str | None
+
+
+class EventDetail(EventSummary):
+    idempotency_key: str
+    content_type: str
+    payload: Any
+    headers: dict[str, Any]
+    result: dict[str, Any] | None
+    attempt_log: list[AttemptOut]
+
+
+class EventPage(BaseModel):
+    items: list[EventSummary]
+    # Pass as `before` to read the next (older) page; null on the last page.
+    next_cursor: str | None

@@ -1,0 +1,43 @@
+"""The sweeper: Redis is a fast path, the database is the record.
+
+Periodically enqueue every event that is due and not done: new events whose job was lost
+(Redis restarted, the API died before enqueueing), retries whose deferred job was lost,
+and events whose worker died mid-attempt (lease expired). Repeats are harmless: arq
+drops a job id it already holds, and claiming lets one worker only take an event.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+
+from junction.db.base import utcnow
+from junction.db.tenancy import cross_tenant
+from junction.events.models import DUE_STATUSES, Event, EventStatus
+from junction.runtime import Runtime
+
+SWEEP_BATCH = 1000
+
+
+async def sweep_due_events(runtime: Runtime) -> int:
+    """Enqueue up to `SWEEP_BATCH` due events, oldest first; returns how many."""
+    now = utcnow()
+    async with runtime.sessionmaker() as session:
+        with cross_tenant(session, "sweeper"):
+            rows = (
+                await session.execute(
+                    select(Event.tenant_id, Event.id, Event.attempts)
+                    .where(
+                        or_(
+                            and_(Event.status.in_(DUE_STATUSES), Event.next_attempt_at <= now),
+                            and_(Event.status == EventStatus.processing, Event.locked_until < now),
+                        )
+                    )
+                    .order_by(Event.next_attempt_at)
+                    .limit(SWEEP_BATCH)
+                )
+            ).all()
+    enqueued = 0
+    for tenant_id, event_id, attempts in rows:
+        if await runtime.queue.enqueue(tenant_id, event_id, attempts):
+            enqueued += 1
+    return enqueued

@@ -1,0 +1,83 @@
+"""`POST /hooks/{token}`: where shops deliver orders."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from junction.api.deps import RuntimeDep, SessionDep
+from junction.api.errors import ApiError
+from junction.intake.parsing import BodyError, parse_body
+from junction.intake.service import IntakeError, accept_delivery
+from junction.plugins.interfaces import Delivery
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["intake"])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    too_large = ApiError(
+        413, "payload_too_large", f"the body is larger than the limit of {limit} bytes"
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/hooks/{token}",
+    operation_id="intake-deliver",
+    status_code=202,
+    responses={200: {"description": "A repeat of an accepted delivery"}},
+)
+async def deliver(
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    background: BackgroundTasks,
+) -> JSONResponse:
+    """Store a delivery as an event (202), or name the event it repeats (200)."""
+    body = await read_body(request, runtime.settings.max_body_bytes)
+    content_type = request.headers.get("content-type", "")
+    try:
+        payload = parse_body(body, content_type)
+    except BodyError as exc:
+        raise ApiError(400, "invalid_body", str(exc)) from None
+    delivery = Delivery(
+        body=body,
+        content_type=content_type,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        payload=payload,
+    )
+    try:
+        accepted = await accept_delivery(
+            session, runtime.registry, runtime.secretbox, token, delivery
+        )
+    except IntakeError as exc:
+        raise ApiError(exc.status_code, exc.code, exc.message) from None
+    except (OperationalError, DBAPIError, OSError) as exc:
+        log.error("intake could not reach the database: %s", type(exc).__name__)
+        raise ApiError(
+            503,
+            "unavailable",
+            "the delivery could not be stored; retry later",
+            headers={"Retry-After": "30"},
+        ) from None
+    request.state.endpoint_id = accepted.endpoint_id
+    if accepted.created:
+        background.add_task(runtime.queue.enqueue, accepted.tenant_id, accepted.event_id, 0)
+        return JSONResponse({"event_id": str(accepted.event_id), "duplicate": False}, status_code=202)
+    return JSONResponse({"event_id": str(accepted.event_id), "duplicate": True}, status_code=200)

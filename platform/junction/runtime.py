@@ -1,0 +1,75 @@
+"""What every Junction process holds while it runs: one object, built at start-up.
+
+The API keeps it on `app.state.runtime`, the worker in its arq context; nothing of it is
+a module global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from junction.db import models  # noqa: F401 - every table mapped before the first query
+from junction.db.session import create_engine, create_sessionmaker
+from junction.embedded_redis import EmbeddedRedis
+from junction.events.queue import EventQueue
+from junction.plugins.registry import PluginRegistry, build_registry
+from junction.secretbox import SecretBox
+from junction.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    secretbox: SecretBox
+    registry: PluginRegistry
+    queue: EventQueue
+    redis_url: str
+    embedded_redis: EmbeddedRedis | None = None
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await self.engine.dispose()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
+
+
+def resolve_redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    if settings.redis_url:
+        return settings.redis_url, None
+    embedded = EmbeddedRedis(settings.var_dir)
+    return embedded.start(), embedded
+
+
+def connect_redis(url: str) -> ArqRedis:
+    """An arq client that connects lazily, so a process starts even while Redis is down."""
+    return ArqRedis(connection_pool=ConnectionPool.from_url(url, socket_connect_timeout=2))
+
+
+async def open_runtime(
+    settings: Settings,
+    *,
+    registry: PluginRegistry | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    redis_url: str | None = None,
+) -> Runtime:
+    """Build the runtime; `redis_url` given means its owner manages that Redis."""
+    engine = create_engine(settings.resolved_database_url)
+    embedded = None
+    if redis_url is None:
+        redis_url, embedded = resolve_redis_url(settings)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker or create_sessionmaker(engine),
+        secretbox=SecretBox(settings.secret_keys()),
+        registry=registry or build_registry(),
+        queue=EventQueue(connect_redis(redis_url), settings.queue_name),
+        redis_url=redis_url,
+        embedded_redis=embedded,
+    )

@@ -1,0 +1,24 @@
+"""arq jobs. They take ids, never objects, and re-enter the tenant's scope themselves."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from junction.events.processing import process_event as run_event
+from junction.events.sweeper import sweep_due_events
+from junction.runtime import Runtime
+
+
+def _runtime(ctx: dict[str, Any]) -> Runtime:
+    runtime: Runtime = ctx["runtime"]
+    return runtime
+
+
+async def process_event(ctx: dict[str, Any], tenant_id: str, event_id: str) -> str | None:
+    status = await run_event(_runtime(ctx), uuid.UUID(tenant_id), uuid.UUID(event_id))
+    return status.value if status is not None else None
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    return await sweep_due_events(_runtime(ctx))

@@ -1,0 +1,81 @@
+"""The arq worker's settings, built flat from Junction's settings.
+
+arq ignores inherited attributes, so the class is assembled in one place with every
+value set on purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.worker import func
+from arq.connections import RedisSettings
+from arq.typing import WorkerSettingsBase
+
+from junction.events.queue import PROCESS_EVENT_JOB
+from junction.logs import configure_logging
+from junction.plugins.registry import PluginRegistry
+from junction.runtime import Runtime, open_runtime, resolve_redis_url
+from junction.settings import Settings
+from junction.worker import jobs
+
+log = logging.getLogger(__name__)
+
+
+def sweep_seconds(interval: float) -> set[int]:
+    step = max(1, min(60, round(interval)))
+    return set(range(0, 60, step))
+
+
+def build_worker_settings(
+    settings: Settings, *, registry: PluginRegistry | None = None
+) -> type[WorkerSettingsBase]:
+    redis_url, embedded = resolve_redis_url(settings)
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        configure_logging(settings)
+        runtime = await open_runtime(settings, registry=registry, redis_url=redis_url)
+        ctx["runtime"] = runtime
+        log.info(
+            "worker started with plugins: %s", ", ".join(sorted(runtime.registry.plugins)) or "none"
+        )
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        runtime: Runtime | None = ctx.get("runtime")
+        if runtime is not None:
+            await runtime.close()
+        if embedded is not None:
+            embedded.stop()
+
+    lease = settings.event_lease_seconds
+    attributes: dict[str, Any] = {
+        # max_tries only counts re-runs of jobs cut off by a dying worker; failures inside
+        # a job are retried by Junction's own schedule, recorded in the database.
+        "functions": [func(jobs.process_event, name=PROCESS_EVENT_JOB, max_tries=5)],
+        "cron_jobs": [
+            cron(
+                jobs.sweep,
+                name="sweep",
+                second=sweep_seconds(settings.sweep_interval_seconds),
+                run_at_startup=True,
+                unique=True,
+                keep_result=0,
+            )
+        ],
+        "redis_settings": RedisSettings.from_dsn(redis_url),
+        "queue_name": settings.queue_name,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "max_jobs": settings.worker_concurrency,
+        # A job outliving its lease would race the worker that takes the event over.
+        "job_timeout": lease,
+        # Results live in the database; arq keeping them would only hold job ids taken.
+        "keep_result": 0,
+        "health_check_interval": 30,
+        "poll_delay": 0.1,
+        "handle_signals": True,
+        "allow_abort_jobs": False,
+    }
+    return type("WorkerSettings", (), attributes)
