@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from junction.tenancy.models import Tenant
 
 # Stable constraint names keep Alembic revisions identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -83,3 +86,9 @@ class TenantScoped:
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr
+    def tenant(cls) -> Mapped[Tenant]:
+        # lazy="raise": async code must load what it needs explicitly. The relationship
+        # also orders INSERTs after the tenant's in one flush.
+        return relationship("Tenant", lazy="raise")

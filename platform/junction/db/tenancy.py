@@ -12,12 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
-from junction.db.base import TenantScoped
+from junction.db.base import Base, TenantScoped
 
 TENANT_KEY = "junction.tenant_id"
 BYPASS_KEY = "junction.cross_tenant"
@@ -58,10 +60,26 @@ def cross_tenant(session: Any, reason: str) -> Iterator[None]:
             info[BYPASS_KEY] = previous
 
 
+@cache
+def _tenant_tables() -> frozenset[str]:
+    return frozenset(
+        mapper.local_table.name  # type: ignore[attr-defined]
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, TenantScoped)
+    )
+
+
 def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    # Mappers miss entities named only in select_from() or in subqueries; the tables of
+    # the statement do not.
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    tenant_tables = _tenant_tables()
     return any(
-        isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantScoped)
-        for mapper in state.all_mappers
+        getattr(table, "name", None) in tenant_tables
+        for table in find_tables(
+            state.statement, check_columns=True, include_joins=True, include_selects=True, include_crud=True
+        )
     )
 
 

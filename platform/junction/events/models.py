@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from junction.db.base import Base, IdMixin, JSONDocument, TenantScoped, utcnow
 from junction.db.enums import enum_column
+
+if TYPE_CHECKING:
+    from junction.intake.models import InboundEndpoint
 
 
 class EventStatus(StrEnum):
@@ -44,6 +47,7 @@ class Event(IdMixin, TenantScoped, Base):
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("inbound_endpoints.id", ondelete="SET NULL"), index=True
     )
+    endpoint: Mapped[InboundEndpoint | None] = relationship(lazy="raise")
     idempotency_key: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255), default="")
     payload: Mapped[Any] = mapped_column(JSONDocument)
@@ -70,6 +74,7 @@ class EventAttempt(IdMixin, TenantScoped, Base):
     event_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
+    event: Mapped[Event] = relationship(lazy="raise")
     number: Mapped[int]
     plugin: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

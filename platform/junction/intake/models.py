@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from junction.db.base import Base, IdMixin, TenantScoped, TimestampMixin
+
+if TYPE_CHECKING:
+    from junction.plugins.models import PluginInstallation
 
 
 class InboundEndpoint(IdMixin, TenantScoped, TimestampMixin, Base):
@@ -24,3 +28,4 @@ class InboundEndpoint(IdMixin, TenantScoped, TimestampMixin, Base):
     installation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("plugin_installations.id", ondelete="SET NULL"), index=True
     )
+    installation: Mapped[PluginInstallation | None] = relationship(lazy="raise")

@@ -57,7 +57,7 @@ async def find_endpoint(session: AsyncSession, token: str) -> tuple[InboundEndpo
     await session.commit()
     if row is None:
         raise IntakeError(404, "not_found", "no endpoint has this URL")
-    endpoint, tenant = row.tuple()
+    endpoint, tenant = row
     if tenant.status is TenantStatus.deleted:
         raise IntakeError(410, "gone", "this endpoint's workspace has been deleted")
     return endpoint, tenant

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from junction.db.base import Base, IdMixin, TenantScoped, TimestampMixin, utcnow
 from junction.db.enums import enum_column
@@ -52,6 +52,7 @@ class Membership(IdMixin, TenantScoped, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    user: Mapped[User] = relationship(lazy="raise")
     role: Mapped[Role] = mapped_column(enum_column(Role))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,0 +1,107 @@
+"""The events API: a tenant reads its own events and attempts, no one else's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.db.base import utcnow
+from junction.events.models import EventStatus
+from junction.events.processing import process_event
+from junction.runtime import Runtime
+from tests.factories import ApiKeyFactory, EventFactory, InboundEndpointFactory, TenantFactory
+
+KEY = "jk_apitest_" + "k" * 43
+OTHER_KEY = "jk_apiother_" + "o" * 43
+
+
+def _auth(key: str = KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.mark.slice
+async def test_an_event_reads_back_with_its_attempts(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    endpoint = InboundEndpointFactory()
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=KEY)
+    event = EventFactory(endpoint=endpoint, payload={"order_id": "77"})
+    await session.commit()
+    await process_event(runtime, event.tenant_id, event.id)
+
+    response = await client.get(f"/api/events/{event.id}", headers=_auth())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "done"
+    assert body["payload"] == {"order_id": "77"}
+    assert body["result"]["echo"] == {"order_id": "77"}
+    [attempt] = body["attempt_log"]
+    assert attempt["outcome"] == "done" and attempt["number"] == 1
+    assert attempt["log"][0]["message"] == "echoed the payload"
+
+
+async def test_another_tenants_event_is_not_found(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    event = EventFactory()
+    ApiKeyFactory(tenant=TenantFactory(), key=OTHER_KEY)
+    await session.commit()
+    response = await client.get(f"/api/events/{event.id}", headers=_auth(OTHER_KEY))
+    assert response.status_code == 404
+    listing = await client.get("/api/events", headers=_auth(OTHER_KEY))
+    assert listing.json()["items"] == []
+
+
+async def test_list_filters_by_status_and_pages_newest_first(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = InboundEndpointFactory()
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=KEY)
+    start = utcnow()
+    events = [
+        EventFactory(endpoint=endpoint, received_at=start + timedelta(seconds=i),
+                     status=EventStatus.failed if i % 2 else EventStatus.done)
+        for i in range(5)
+    ]
+    await session.commit()
+
+    first = (await client.get("/api/events?limit=2", headers=_auth())).json()
+    assert [item["id"] for item in first["items"]] == [str(events[4].id), str(events[3].id)]
+    second = (await client.get(f"/api/events?limit=2&before={first['next_cursor']}", headers=_auth())).json()
+    assert [item["id"] for item in second["items"]] == [str(events[2].id), str(events[1].id)]
+    third = (await client.get(f"/api/events?limit=2&before={second['next_cursor']}", headers=_auth())).json()
+    assert [item["id"] for item in third["items"]] == [str(events[0].id)]
+    assert third["next_cursor"] is None
+
+    failed = (await client.get("/api/events?status=failed", headers=_auth())).json()
+    assert {item["id"] for item in failed["items"]} == {str(events[1].id), str(events[3].id)}
+
+
+async def test_bad_query_values_are_explained(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    ApiKeyFactory(key=KEY)
+    await session.commit()
+    bad_status = await client.get("/api/events?status=lost", headers=_auth())
+    assert bad_status.status_code == 422
+    assert bad_status.json()["error"]["field"] == "status"
+    bad_cursor = await client.get("/api/events?before=zzz", headers=_auth())
+    assert bad_cursor.status_code == 400
+    assert bad_cursor.json()["error"] == {
+        "code": "invalid_cursor", "message": "the cursor is not one this API returned", "field": "before"
+    }
+
+
+async def test_missing_wrong_and_revoked_keys_are_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ApiKeyFactory(key=KEY, revoked_at=utcnow())
+    await session.commit()
+    missing = await client.get("/api/events")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = await client.get("/api/events", headers=_auth("jk_nope_nope"))
+    assert wrong.json()["error"]["message"] == "the API key is not valid"
+    revoked = await client.get("/api/events", headers=_auth())
+    assert revoked.status_code == 401

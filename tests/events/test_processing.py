@@ -1,0 +1,191 @@
+"""Processing events: claim, plugin, outcome, retries, dead letters, leases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.db.base import utcnow
+from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.events.models import AttemptOutcome, Event, EventAttempt, EventStatus
+from junction.events.processing import process_event
+from junction.events.queue import job_id
+from junction.events.sweeper import sweep_due_events
+from junction.runtime import Runtime
+from tests.factories import EventFactory, InboundEndpointFactory, PluginInstallationFactory
+
+
+async def _event(session: AsyncSession, **kwargs: object) -> Event:
+    event = EventFactory(**kwargs)
+    await session.commit()
+    return event
+
+
+async def _reload(session: AsyncSession, event: Event) -> Event:
+    session.expunge_all()
+    with cross_tenant(session, "test: read back"):
+        reloaded = await session.scalar(select(Event).where(Event.id == event.id))
+    assert reloaded is not None
+    return reloaded
+
+
+async def _attempts(session: AsyncSession, event: Event) -> list[EventAttempt]:
+    with cross_tenant(session, "test: read attempts"):
+        rows = await session.scalars(
+            select(EventAttempt).where(EventAttempt.event_id == event.id).order_by(EventAttempt.number)
+        )
+        return list(rows.all())
+
+
+@pytest.mark.slice
+async def test_a_received_event_is_processed_by_its_plugin(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(
+        session,
+        payload={"order_id": "1"},
+        endpoint__installation__config={"label": "shop A"},
+    )
+    status = await process_event(runtime, event.tenant_id, event.id)
+    assert status is EventStatus.done
+    stored = await _reload(session, event)
+    assert stored.status is EventStatus.done
+    assert stored.result == {"echo": {"order_id": "1"}, "label": "shop A", "attempt": 1}
+    assert stored.finished_at is not None and stored.locked_until is None
+    [attempt] = await _attempts(session, event)
+    assert attempt.outcome is AttemptOutcome.done and attempt.plugin == "echo"
+    assert attempt.log[0]["message"] == "echoed the payload"
+    assert attempt.log[0]["data"] == {"keys": ["order_id"]}
+
+
+async def test_a_failing_attempt_is_retried_later_then_succeeds(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session, payload={"echo_fail": 1})
+    before = utcnow()
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
+    stored = await _reload(session, event)
+    # First delay of the test schedule: 5 s with ±20 % jitter.
+    assert before + timedelta(seconds=4) <= stored.next_attempt_at <= utcnow() + timedelta(seconds=6)
+    assert stored.last_error == "RuntimeError: the payload asked to fail attempt 1"
+    # Not yet due: a job arriving early does nothing.
+    assert await process_event(runtime, event.tenant_id, event.id) is None
+    await _make_due(session, event)
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
+    outcomes = [a.outcome for a in await _attempts(session, event)]
+    assert outcomes == [AttemptOutcome.retrying, AttemptOutcome.done]
+
+
+async def _make_due(session: AsyncSession, event: Event) -> None:
+    scope_to_tenant(session, event.tenant_id)
+    await session.execute(
+        update(Event).where(Event.id == event.id).values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
+    await session.commit()
+    session.info.clear()
+
+
+async def test_after_the_last_retry_the_event_is_a_dead_letter(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session, payload={"echo_fail": "retry"})
+    statuses = []
+    for _ in range(3):  # the test schedule has two retries
+        statuses.append(await process_event(runtime, event.tenant_id, event.id))
+        await _make_due(session, event)
+    assert statuses == [EventStatus.retrying, EventStatus.retrying, EventStatus.failed]
+    stored = await _reload(session, event)
+    assert stored.status is EventStatus.failed
+    assert stored.last_error is not None
+    assert stored.last_error.startswith("gave up after 3 attempts; last error: RuntimeError")
+    assert await process_event(runtime, event.tenant_id, event.id) is None
+
+
+async def test_a_permanent_error_fails_at_once(runtime: Runtime, session: AsyncSession) -> None:
+    event = await _event(session, payload={"echo_fail": "permanent"})
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
+    stored = await _reload(session, event)
+    assert stored.last_error == "the payload asked to fail (echo_fail=permanent)"
+
+
+async def test_a_disabled_installation_fails_the_event_with_a_reason(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session, endpoint__installation__enabled=False)
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
+    stored = await _reload(session, event)
+    assert stored.last_error == "the plugin 'echo' is disabled for this workspace"
+
+
+async def test_invalid_plugin_config_fails_with_what_is_wrong(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session, endpoint__installation__config={"colour": "red"})
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
+    stored = await _reload(session, event)
+    assert stored.last_error == "invalid config for plugin 'echo': colour: Extra inputs are not permitted"
+
+
+async def test_a_plugin_missing_from_the_worker_is_retried(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    installation = PluginInstallationFactory(plugin="not-deployed-yet")
+    event = await _event(session, endpoint=InboundEndpointFactory(installation=installation))
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
+    stored = await _reload(session, event)
+    assert stored.last_error == "plugin 'not-deployed-yet' is not loaded"
+
+
+async def test_an_event_is_claimed_by_one_worker_only(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session, status=EventStatus.processing, attempts=1,
+                         locked_until=utcnow() + timedelta(seconds=30))
+    assert await process_event(runtime, event.tenant_id, event.id) is None
+    stored = await _reload(session, event)
+    assert stored.status is EventStatus.processing and stored.attempts == 1
+
+
+async def test_an_expired_lease_is_taken_over(runtime: Runtime, session: AsyncSession) -> None:
+    event = await _event(session, status=EventStatus.processing, attempts=1,
+                         locked_until=utcnow() - timedelta(seconds=1))
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
+    stored = await _reload(session, event)
+    assert stored.attempts == 2
+
+
+async def test_a_job_for_another_tenant_does_nothing(runtime: Runtime, session: AsyncSession) -> None:
+    event = await _event(session)
+    assert await process_event(runtime, uuid.uuid4(), event.id) is None
+    assert (await _reload(session, event)).status is EventStatus.received
+
+
+async def test_the_sweeper_enqueues_what_is_due_and_only_that(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    endpoint = InboundEndpointFactory()
+    due = EventFactory(endpoint=endpoint)
+    retry_due = EventFactory(endpoint=endpoint, status=EventStatus.retrying, attempts=1,
+                             next_attempt_at=utcnow() - timedelta(seconds=5))
+    stale = EventFactory(endpoint=endpoint, status=EventStatus.processing, attempts=2,
+                         locked_until=utcnow() - timedelta(seconds=1))
+    EventFactory(endpoint=endpoint, status=EventStatus.retrying, attempts=1,
+                 next_attempt_at=utcnow() + timedelta(hours=1))
+    EventFactory(endpoint=endpoint, status=EventStatus.processing, attempts=1,
+                 locked_until=utcnow() + timedelta(minutes=1))
+    EventFactory(endpoint=endpoint, status=EventStatus.done)
+    EventFactory(endpoint=endpoint, status=EventStatus.failed)
+    await session.commit()
+
+    assert await sweep_due_events(runtime) == 3
+    queued = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
+    assert {job.job_id for job in queued} == {
+        job_id(due.id, 0), job_id(retry_due.id, 1), job_id(stale.id, 2)
+    }
+    # A second sweep finds the same jobs queued and adds none.
+    await sweep_due_events(runtime)
+    assert len(await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)) == 3

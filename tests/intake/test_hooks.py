@@ -1,0 +1,177 @@
+"""POST /hooks/{token}: durable intake with clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.db.tenancy import scope_to_tenant
+from junction.events.models import Event, EventStatus
+from junction.tenancy.models import TenantStatus
+from tests.factories import InboundEndpointFactory, TenantFactory
+
+
+async def _endpoint(session: AsyncSession, **kwargs: object):  # type: ignore[no-untyped-def]
+    endpoint = InboundEndpointFactory(**kwargs)
+    await session.flush()
+    await session.commit()
+    return endpoint
+
+
+async def _events(session: AsyncSession, tenant_id: uuid.UUID) -> list[Event]:
+    scope_to_tenant(session, tenant_id)
+    return list((await session.scalars(select(Event))).all())
+
+
+@pytest.mark.slice
+async def test_accepts_json_and_stores_the_event_before_answering(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _endpoint(session, token="tok-json-" + "x" * 40)
+    response = await client.post(
+        "/hooks/tok-json-" + "x" * 40,
+        json={"order_id": "A-1", "total": 10},
+        headers={"Authorization": "Bearer do-not-store", "X-Shop": "demo"},
+    )
+    assert response.status_code == 202, response.text
+    event_id = uuid.UUID(response.json()["event_id"])
+    [event] = await _events(session, endpoint.tenant_id)
+    assert event.id == event_id
+    assert event.payload == {"order_id": "A-1", "total": 10}
+    assert event.status is EventStatus.received
+    assert event.headers["x-shop"] == "demo"
+    assert "authorization" not in event.headers
+
+
+async def test_accepts_form_data(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    endpoint = await _endpoint(session, token="tok-form")
+    response = await client.post(
+        "/hooks/tok-form",
+        content=b"order_id=7&products=a&products=b&note=",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 202, response.text
+    [event] = await _events(session, endpoint.tenant_id)
+    assert event.payload == {"order_id": "7", "products": ["a", "b"], "note": ""}
+
+
+async def test_a_repeated_delivery_names_the_first_event_and_creates_nothing(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _endpoint(session, token="tok-dup")
+    headers = {"Idempotency-Key": "order-55"}
+    first = await client.post("/hooks/tok-dup", json={"order_id": "55"}, headers=headers)
+    again = await client.post("/hooks/tok-dup", json={"order_id": "55", "x": 1}, headers=headers)
+    assert first.status_code == 202
+    assert again.status_code == 200
+    assert again.json() == {"event_id": first.json()["event_id"], "duplicate": True}
+    assert len(await _events(session, endpoint.tenant_id)) == 1
+
+
+async def test_without_a_source_key_an_identical_body_is_a_repeat(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _endpoint(session, token="tok-body")
+    first = await client.post("/hooks/tok-body", json={"a": 1})
+    again = await client.post("/hooks/tok-body", json={"a": 1})
+    other = await client.post("/hooks/tok-body", json={"a": 2})
+    assert (first.status_code, again.status_code, other.status_code) == (202, 200, 202)
+    assert len(await _events(session, endpoint.tenant_id)) == 2
+
+
+async def test_unknown_token_is_404_without_a_hint(client: httpx.AsyncClient) -> None:
+    response = await client.post("/hooks/no-such-token", json={})
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "no endpoint has this URL"}}
+
+
+async def test_deleted_tenant_is_410(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    tenant = TenantFactory(status=TenantStatus.deleted)
+    await _endpoint(session, token="tok-gone", installation__tenant=tenant)
+    response = await client.post("/hooks/tok-gone", json={})
+    assert response.status_code == 410
+
+
+async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    endpoint = await _endpoint(session, token="tok-big")
+    big = json.dumps({"blob": "x" * (1024 * 1024)}).encode()
+    response = await client.post(
+        "/hooks/tok-big", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert await _events(session, endpoint.tenant_id) == []
+
+
+async def test_body_over_the_limit_without_content_length_is_413(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await _endpoint(session, token="tok-chunked")
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(300):
+            yield b"x" * 4096
+
+    response = await client.post(
+        "/hooks/tok-chunked", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b'{"order": ', "application/json", "the body is not valid JSON: Expecting value at line 1 column 11"),
+        (b"", "application/json", "the body is empty; send the order as JSON or form data"),
+        (b"\xff\xfe", "application/json", "the body is not UTF-8 text (byte 0)"),
+        (b"<order/>", "application/xml", "content type 'application/xml' is not accepted; send application/json or application/x-www-form-urlencoded"),
+        (b"just words", "text/plain", "the body is neither valid JSON nor form data"),
+    ],
+)
+async def test_unreadable_bodies_are_400_with_what_is_wrong(
+    client: httpx.AsyncClient, session: AsyncSession, body: bytes, content_type: str, message: str
+) -> None:
+    await _endpoint(session, token="tok-unreadable")
+    response = await client.post(
+        "/hooks/tok-unreadable", content=body, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "invalid_body", "message": message}}
+
+
+async def test_signed_endpoint_refuses_a_bad_signature(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _endpoint(session, token="tok-signed", signing_secret="s3cret")
+    body = b'{"order_id": "9"}'
+    good = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json"}
+    bad = await client.post("/hooks/tok-signed", content=body, headers={**headers, "X-Echo-Signature": "00"})
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "bad_signature"
+    assert "s3cret" not in bad.text
+    ok = await client.post("/hooks/tok-signed", content=body, headers={**headers, "X-Echo-Signature": good})
+    assert ok.status_code == 202
+    assert len(await _events(session, endpoint.tenant_id)) == 1
+
+
+async def test_intake_survives_redis_being_down(
+    client: httpx.AsyncClient, session: AsyncSession, app
+) -> None:  # type: ignore[no-untyped-def]
+    from junction.runtime import connect_redis
+
+    endpoint = await _endpoint(session, token="tok-noredis")
+    runtime = app.state.runtime
+    await runtime.queue.redis.aclose()
+    runtime.queue.redis = connect_redis("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    response = await client.post("/hooks/tok-noredis", json={"order_id": "r1"})
+    assert response.status_code == 202
+    scope_to_tenant(session, endpoint.tenant_id)
+    assert await session.scalar(select(func.count()).select_from(Event)) == 1
