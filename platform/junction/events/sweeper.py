@@ -1,9 +1,10 @@
 """The sweeper: Redis is a fast path, the database is the record.
 
-Periodically enqueue every event that is due and not done: new events whose job was lost
-(Redis restarted, the API died before enqueueing), retries whose deferred job was lost,
-and events whose worker died mid-attempt (lease expired). Repeats are harmless: arq
-drops a job id it already holds, and claiming lets one worker only take an event.
+Periodically enqueue every event that is due and not done and whose job is neither queued
+nor running: new events whose job was lost (Redis restarted, the API died before
+enqueueing), retries whose deferred job was lost, and events whose worker died
+mid-attempt (lease expired). A repeat is harmless: claiming lets one worker only take an
+event.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ SWEEP_BATCH = 1000
 
 
 async def sweep_due_events(runtime: Runtime) -> int:
-    """Enqueue up to `SWEEP_BATCH` due events, oldest first; returns how many."""
+    """Enqueue up to `SWEEP_BATCH` due events, oldest first; returns how many it enqueued."""
     now = utcnow()
     async with runtime.sessionmaker() as session:
         with cross_tenant(session, "sweeper"):
@@ -36,8 +37,4 @@ async def sweep_due_events(runtime: Runtime) -> int:
                     .limit(SWEEP_BATCH)
                 )
             ).all()
-    enqueued = 0
-    for tenant_id, event_id, attempts in rows:
-        if await runtime.queue.enqueue(tenant_id, event_id, attempts):
-            enqueued += 1
-    return enqueued
+    return await runtime.queue.requeue_missing([tuple(row) for row in rows])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from importlib.metadata import PackageNotFoundError, version
@@ -21,8 +22,11 @@ from junction.plugins.interfaces import (
 
 SIGNATURE_HEADER = "x-echo-signature"
 IDEMPOTENCY_HEADER = "idempotency-key"
-# A payload may ask the echo plugin to fail, to see retries and dead letters at work.
+# A payload may ask the echo plugin to fail, to see retries and dead letters at work,
+# or to stall its first attempt, to see another worker take over a stuck event.
 FAIL_FIELD = "echo_fail"
+STALL_FIELD = "echo_stall"
+MAX_STALL_SECONDS = 300.0
 
 try:
     VERSION = version("junction-echo")
@@ -56,6 +60,10 @@ class EchoIntegration(Integration):
         config = event.config
         assert isinstance(config, EchoConfig)
         payload = event.payload
+        stall = payload.get(STALL_FIELD) if isinstance(payload, dict) else None
+        if isinstance(stall, (int, float)) and event.attempt == 1:
+            event.log.info("stalling the first attempt", seconds=stall)
+            await asyncio.sleep(min(float(stall), MAX_STALL_SECONDS))
         failure = payload.get(FAIL_FIELD) if isinstance(payload, dict) else None
         if failure == "permanent":
             event.log.error("asked to fail for good", field=FAIL_FIELD)

@@ -1,0 +1,162 @@
+"""Real API and worker processes: nothing accepted is lost when a worker dies."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.factories import TEST_SECRET_KEY
+from tests.support.backends import Databases
+from tests.support.processes import ROOT, Junction, free_port, wait_for
+
+pytestmark = [pytest.mark.processes, pytest.mark.slice]
+
+
+@pytest.fixture
+async def junction(databases: Databases, redis_url: str, tmp_path: Path) -> Iterator[Junction]:
+    env = {
+        "JUNCTION_DATABASE_URL": await databases.create_migrated(),
+        "JUNCTION_REDIS_URL": redis_url,
+        "JUNCTION_VAR_DIR": str(tmp_path / "var"),
+        "JUNCTION_SECRET_KEY": TEST_SECRET_KEY,
+        "JUNCTION_QUEUE_NAME": f"junction:test:{uuid.uuid4().hex[:8]}",
+        "JUNCTION_EVENT_LEASE_SECONDS": "8",
+        "JUNCTION_SWEEP_INTERVAL_SECONDS": "1",
+        "JUNCTION_RETRY_SCHEDULE_SECONDS": "1,1",
+    }
+    junction = Junction(env, tmp_path)
+    yield junction
+    junction.stop()
+
+
+def _provision(junction: Junction) -> tuple[str, dict[str, str]]:
+    applied = junction.command("tenants", "apply", "tenants/demo.yaml").stdout
+    hook_path = re.search(r"/hooks/\S+", applied)
+    assert hook_path is not None
+    key = junction.command("api-keys", "create", "--tenant", "demo", "--name", "test").stdout.strip()
+    return hook_path.group(0), {"Authorization": f"Bearer {key}"}
+
+
+def _event(junction: Junction, auth: dict[str, str], event_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{junction.base}/api/events/{event_id}", headers=auth, timeout=5)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _post(junction: Junction, hook: str, order: str, **extra: object) -> str:
+    response = httpx.post(
+        f"{junction.base}{hook}", json={"order_id": order, **extra},
+        headers={"Idempotency-Key": order}, timeout=10,
+    )
+    assert response.status_code == 202, response.text
+    event_id: str = response.json()["event_id"]
+    return event_id
+
+
+def _all_done(junction: Junction, auth: dict[str, str], ids: list[str]) -> bool:
+    return all(_event(junction, auth, event_id)["status"] == "done" for event_id in ids)
+
+
+def test_killing_the_worker_mid_attempt_loses_nothing(junction: Junction) -> None:
+    hook, auth = _provision(junction)
+    junction.start_api()
+    junction.start_worker()
+
+    first = [_post(junction, hook, f"before-{n}") for n in range(5)]
+    wait_for(lambda: _all_done(junction, auth, first), timeout=30, what="the first events")
+
+    stuck = _post(junction, hook, "stuck", echo_stall=120)
+    wait_for(lambda: _event(junction, auth, stuck)["status"] == "processing", timeout=30,
+             what="the worker to start on the stalled event")
+    junction.kill_worker()
+
+    # The API keeps accepting while no worker runs.
+    during = [_post(junction, hook, f"during-{n}") for n in range(20)]
+    assert all(_event(junction, auth, event_id)["status"] == "received" for event_id in during)
+
+    junction.start_worker()
+    everything = [*first, stuck, *during]
+    wait_for(lambda: _all_done(junction, auth, everything), timeout=60,
+             what=f"every event to be done; worker log:\n{junction.read_log('worker-2')}")
+
+    attempts = _event(junction, auth, stuck)["attempt_log"]
+    assert [a["outcome"] for a in attempts] == [None, "done"]  # attempt 1 died with its worker
+
+
+def test_jobs_lost_by_redis_are_recovered_by_the_sweeper(junction: Junction, redis_url: str) -> None:
+    hook, auth = _provision(junction)
+    junction.start_api()
+    ids = [_post(junction, hook, f"lost-{n}") for n in range(10)]
+    # No worker yet: drop every queued job, as a Redis restart would.
+    client = redis.Redis.from_url(redis_url)
+    assert client.delete(junction.env["JUNCTION_QUEUE_NAME"]) == 1
+    client.close()
+    junction.start_worker()
+    wait_for(lambda: _all_done(junction, auth, ids), timeout=60, what="the sweeper to recover the events")
+
+
+def test_retries_then_dead_letter_through_real_processes(junction: Junction) -> None:
+    hook, auth = _provision(junction)
+    junction.start_api()
+    junction.start_worker()
+    flaky = _post(junction, hook, "flaky", echo_fail=1)
+    doomed = _post(junction, hook, "doomed", echo_fail="retry")
+    wait_for(lambda: _event(junction, auth, flaky)["status"] == "done", timeout=30, what="the retry")
+    wait_for(lambda: _event(junction, auth, doomed)["status"] == "failed", timeout=30, what="the dead letter")
+    assert [a["outcome"] for a in _event(junction, auth, flaky)["attempt_log"]] == ["retrying", "done"]
+    dead = _event(junction, auth, doomed)
+    assert dead["attempts"] == 3
+    assert dead["last_error"].startswith("gave up after 3 attempts")
+
+
+def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JUNCTION_")}
+    env["JUNCTION_VAR_DIR"] = str(tmp_path / "var")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "junction", "demo", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        lines: list[str] = []
+        for line in demo.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        printed = "".join(lines)
+        curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST"))
+        key = re.search(r"API key:\s+(\S+)", printed)
+        assert key is not None
+        posted = subprocess.run(curl + " -s -w '\\n%{http_code}'", shell=True, capture_output=True, text=True, check=True)  # noqa: S602
+        body, status = posted.stdout.rsplit("\n", 1)
+        assert status == "202", posted.stdout
+        event_id = httpx.Response(200, content=body).json()["event_id"]
+        auth = {"Authorization": f"Bearer {key.group(1)}"}
+        base = f"http://127.0.0.1:{port}"
+
+        def done() -> dict[str, Any] | None:
+            event = httpx.get(f"{base}/api/events/{event_id}", headers=auth).json()
+            return event if event["status"] == "done" else None
+
+        event = wait_for(done, timeout=10, what="the demo event to be done")
+        assert event["result"]["echo"] == {"order_id": "1001", "customer_id": "42", "total": "99.50"}
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=30)
+    assert demo.returncode == 0
+    assert not (tmp_path / "var" / "redis" / "url").exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
