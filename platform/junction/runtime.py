@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from junction.db import models  # noqa: F401 - every table mapped before the first query
 from junction.db.session import create_engine, create_sessionmaker
 from junction.embedded_redis import EmbeddedRedis
-from junction.events.queue import EventQueue
+from junction.events.queueing import EventQueue
 from junction.plugins.registry import PluginRegistry, build_registry
 from junction.secretbox import SecretBox
 from junction.settings import Settings

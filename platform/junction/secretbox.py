@@ -25,9 +25,9 @@ class SecretDecryptionError(Exception):
 
 
 def _derive(secret_key: str) -> Fernet:
-    material = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO
-    ).derive(secret_key.encode())
+    material = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+        secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(material))
 
 

@@ -119,9 +119,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_driver(cls, value: str) -> str:
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
     @field_validator("redis_url")

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_junction(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "junction", *args],
-        cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -27,14 +31,18 @@ def test_plugins_list_shows_echo_loaded_through_its_entry_point() -> None:
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stdout.splitlines() if line.startswith("echo ")]
     assert "(junction-echo 0.1.0)" in line
-    assert "source:echo" in line and "events" in line
+    assert "source:echo" in line
+    assert "events" in line
 
 
 def test_the_standard_library_platform_module_is_not_shadowed() -> None:
     assert not (ROOT / "platform" / "__init__.py").exists()
     result = subprocess.run(
         [sys.executable, "-c", "import platform; print(platform.system())"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "Linux"
 
@@ -44,7 +52,9 @@ def test_the_committed_manifest_schema_is_current() -> None:
 
 
 @pytest.mark.slice
-async def test_migrate_then_apply_the_demo_manifest_twice(databases: Databases, tmp_path: Path) -> None:
+async def test_migrate_then_apply_the_demo_manifest_twice(
+    databases: Databases, tmp_path: Path
+) -> None:
     env = {"JUNCTION_DATABASE_URL": await databases.create(), "JUNCTION_VAR_DIR": str(tmp_path)}
     assert run_junction("migrate", env=env).returncode == 0
     first = run_junction("tenants", "apply", "tenants/demo.yaml", env=env)
@@ -55,12 +65,17 @@ async def test_migrate_then_apply_the_demo_manifest_twice(databases: Databases, 
     url = first.stdout.split("endpoint 'Demo shop': ")[1].strip()
     assert second.stdout.split("endpoint 'Demo shop': ")[1].strip() == url
     key = run_junction("api-keys", "create", "--tenant", "demo", "--name", "ci", env=env)
-    assert key.returncode == 0 and key.stdout.startswith("jk_")
+    assert key.returncode == 0
+    assert key.stdout.startswith("jk_")
 
 
 def test_a_bad_manifest_is_refused_with_what_is_wrong(tmp_path: Path) -> None:
     manifest = tmp_path / "bad.yaml"
-    manifest.write_text("slug: Bad Slug\nname: x\nendpoints:\n  - name: e\n    source: nope\n    plugin: echo\n")
-    result = run_junction("tenants", "apply", str(manifest), env={"JUNCTION_VAR_DIR": str(tmp_path)})
+    manifest.write_text(
+        "slug: Bad Slug\nname: x\nendpoints:\n  - name: e\n    source: nope\n    plugin: echo\n"
+    )
+    result = run_junction(
+        "tenants", "apply", str(manifest), env={"JUNCTION_VAR_DIR": str(tmp_path)}
+    )
     assert result.returncode == 2
     assert "slug: String should match pattern" in result.stderr

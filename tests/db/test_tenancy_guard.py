@@ -47,9 +47,9 @@ async def test_a_scoped_update_cannot_touch_another_tenant(session: AsyncSession
     session.info.clear()
     with cross_tenant(session, "test: count per tenant"):
         untouched = await session.scalar(
-            select(func.count()).select_from(Event).where(
-                Event.tenant_id == second.id, Event.attempts == 9
-            )
+            select(func.count())
+            .select_from(Event)
+            .where(Event.tenant_id == second.id, Event.attempts == 9)
         )
     assert untouched == 0
 

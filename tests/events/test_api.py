@@ -39,7 +39,8 @@ async def test_an_event_reads_back_with_its_attempts(
     assert body["payload"] == {"order_id": "77"}
     assert body["result"]["echo"] == {"order_id": "77"}
     [attempt] = body["attempt_log"]
-    assert attempt["outcome"] == "done" and attempt["number"] == 1
+    assert attempt["outcome"] == "done"
+    assert attempt["number"] == 1
     assert attempt["log"][0]["message"] == "echoed the payload"
 
 
@@ -62,17 +63,24 @@ async def test_list_filters_by_status_and_pages_newest_first(
     ApiKeyFactory(tenant=endpoint.installation.tenant, key=KEY)
     start = utcnow()
     events = [
-        EventFactory(endpoint=endpoint, received_at=start + timedelta(seconds=i),
-                     status=EventStatus.failed if i % 2 else EventStatus.done)
+        EventFactory(
+            endpoint=endpoint,
+            received_at=start + timedelta(seconds=i),
+            status=EventStatus.failed if i % 2 else EventStatus.done,
+        )
         for i in range(5)
     ]
     await session.commit()
 
     first = (await client.get("/api/events?limit=2", headers=_auth())).json()
     assert [item["id"] for item in first["items"]] == [str(events[4].id), str(events[3].id)]
-    second = (await client.get(f"/api/events?limit=2&before={first['next_cursor']}", headers=_auth())).json()
+    second = (
+        await client.get(f"/api/events?limit=2&before={first['next_cursor']}", headers=_auth())
+    ).json()
     assert [item["id"] for item in second["items"]] == [str(events[2].id), str(events[1].id)]
-    third = (await client.get(f"/api/events?limit=2&before={second['next_cursor']}", headers=_auth())).json()
+    third = (
+        await client.get(f"/api/events?limit=2&before={second['next_cursor']}", headers=_auth())
+    ).json()
     assert [item["id"] for item in third["items"]] == [str(events[0].id)]
     assert third["next_cursor"] is None
 
@@ -80,7 +88,9 @@ async def test_list_filters_by_status_and_pages_newest_first(
     assert {item["id"] for item in failed["items"]} == {str(events[1].id), str(events[3].id)}
 
 
-async def test_bad_query_values_are_explained(client: httpx.AsyncClient, session: AsyncSession) -> None:
+async def test_bad_query_values_are_explained(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
     ApiKeyFactory(key=KEY)
     await session.commit()
     bad_status = await client.get("/api/events?status=lost", headers=_auth())
@@ -89,7 +99,9 @@ async def test_bad_query_values_are_explained(client: httpx.AsyncClient, session
     bad_cursor = await client.get("/api/events?before=zzz", headers=_auth())
     assert bad_cursor.status_code == 400
     assert bad_cursor.json()["error"] == {
-        "code": "invalid_cursor", "message": "the cursor is not one this API returned", "field": "before"
+        "code": "invalid_cursor",
+        "message": "the cursor is not one this API returned",
+        "field": "before",
     }
 
 

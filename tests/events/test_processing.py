@@ -13,7 +13,7 @@ from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import AttemptOutcome, Event, EventAttempt, EventStatus
 from junction.events.processing import process_event
-from junction.events.queue import job_id
+from junction.events.queueing import job_id
 from junction.events.sweeper import sweep_due_events
 from junction.runtime import Runtime
 from tests.factories import EventFactory, InboundEndpointFactory, PluginInstallationFactory
@@ -36,7 +36,9 @@ async def _reload(session: AsyncSession, event: Event) -> Event:
 async def _attempts(session: AsyncSession, event: Event) -> list[EventAttempt]:
     with cross_tenant(session, "test: read attempts"):
         rows = await session.scalars(
-            select(EventAttempt).where(EventAttempt.event_id == event.id).order_by(EventAttempt.number)
+            select(EventAttempt)
+            .where(EventAttempt.event_id == event.id)
+            .order_by(EventAttempt.number)
         )
         return list(rows.all())
 
@@ -55,9 +57,11 @@ async def test_a_received_event_is_processed_by_its_plugin(
     stored = await _reload(session, event)
     assert stored.status is EventStatus.done
     assert stored.result == {"echo": {"order_id": "1"}, "label": "shop A", "attempt": 1}
-    assert stored.finished_at is not None and stored.locked_until is None
+    assert stored.finished_at is not None
+    assert stored.locked_until is None
     [attempt] = await _attempts(session, event)
-    assert attempt.outcome is AttemptOutcome.done and attempt.plugin == "echo"
+    assert attempt.outcome is AttemptOutcome.done
+    assert attempt.plugin == "echo"
     assert attempt.log[0]["message"] == "echoed the payload"
     assert attempt.log[0]["data"] == {"keys": ["order_id"]}
 
@@ -70,7 +74,9 @@ async def test_a_failing_attempt_is_retried_later_then_succeeds(
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
     stored = await _reload(session, event)
     # First delay of the test schedule: 5 s with ±20 % jitter.
-    assert before + timedelta(seconds=4) <= stored.next_attempt_at <= utcnow() + timedelta(seconds=6)
+    assert (
+        before + timedelta(seconds=4) <= stored.next_attempt_at <= utcnow() + timedelta(seconds=6)
+    )
     assert stored.last_error == "RuntimeError: the payload asked to fail attempt 1"
     # Not yet due: a job arriving early does nothing.
     assert await process_event(runtime, event.tenant_id, event.id) is None
@@ -83,7 +89,9 @@ async def test_a_failing_attempt_is_retried_later_then_succeeds(
 async def _make_due(session: AsyncSession, event: Event) -> None:
     scope_to_tenant(session, event.tenant_id)
     await session.execute(
-        update(Event).where(Event.id == event.id).values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        update(Event)
+        .where(Event.id == event.id)
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
     )
     await session.commit()
     session.info.clear()
@@ -127,7 +135,10 @@ async def test_invalid_plugin_config_fails_with_what_is_wrong(
     event = await _event(session, endpoint__installation__config={"colour": "red"})
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
     stored = await _reload(session, event)
-    assert stored.last_error == "invalid config for plugin 'echo': colour: Extra inputs are not permitted"
+    assert (
+        stored.last_error
+        == "invalid config for plugin 'echo': colour: Extra inputs are not permitted"
+    )
 
 
 async def test_a_plugin_missing_from_the_worker_is_retried(
@@ -143,22 +154,33 @@ async def test_a_plugin_missing_from_the_worker_is_retried(
 async def test_an_event_is_claimed_by_one_worker_only(
     runtime: Runtime, session: AsyncSession
 ) -> None:
-    event = await _event(session, status=EventStatus.processing, attempts=1,
-                         locked_until=utcnow() + timedelta(seconds=30))
+    event = await _event(
+        session,
+        status=EventStatus.processing,
+        attempts=1,
+        locked_until=utcnow() + timedelta(seconds=30),
+    )
     assert await process_event(runtime, event.tenant_id, event.id) is None
     stored = await _reload(session, event)
-    assert stored.status is EventStatus.processing and stored.attempts == 1
+    assert stored.status is EventStatus.processing
+    assert stored.attempts == 1
 
 
 async def test_an_expired_lease_is_taken_over(runtime: Runtime, session: AsyncSession) -> None:
-    event = await _event(session, status=EventStatus.processing, attempts=1,
-                         locked_until=utcnow() - timedelta(seconds=1))
+    event = await _event(
+        session,
+        status=EventStatus.processing,
+        attempts=1,
+        locked_until=utcnow() - timedelta(seconds=1),
+    )
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
     stored = await _reload(session, event)
     assert stored.attempts == 2
 
 
-async def test_a_job_for_another_tenant_does_nothing(runtime: Runtime, session: AsyncSession) -> None:
+async def test_a_job_for_another_tenant_does_nothing(
+    runtime: Runtime, session: AsyncSession
+) -> None:
     event = await _event(session)
     assert await process_event(runtime, uuid.uuid4(), event.id) is None
     assert (await _reload(session, event)).status is EventStatus.received
@@ -169,14 +191,30 @@ async def test_the_sweeper_enqueues_what_is_due_and_only_that(
 ) -> None:
     endpoint = InboundEndpointFactory()
     due = EventFactory(endpoint=endpoint)
-    retry_due = EventFactory(endpoint=endpoint, status=EventStatus.retrying, attempts=1,
-                             next_attempt_at=utcnow() - timedelta(seconds=5))
-    stale = EventFactory(endpoint=endpoint, status=EventStatus.processing, attempts=2,
-                         locked_until=utcnow() - timedelta(seconds=1))
-    EventFactory(endpoint=endpoint, status=EventStatus.retrying, attempts=1,
-                 next_attempt_at=utcnow() + timedelta(hours=1))
-    EventFactory(endpoint=endpoint, status=EventStatus.processing, attempts=1,
-                 locked_until=utcnow() + timedelta(minutes=1))
+    retry_due = EventFactory(
+        endpoint=endpoint,
+        status=EventStatus.retrying,
+        attempts=1,
+        next_attempt_at=utcnow() - timedelta(seconds=5),
+    )
+    stale = EventFactory(
+        endpoint=endpoint,
+        status=EventStatus.processing,
+        attempts=2,
+        locked_until=utcnow() - timedelta(seconds=1),
+    )
+    EventFactory(
+        endpoint=endpoint,
+        status=EventStatus.retrying,
+        attempts=1,
+        next_attempt_at=utcnow() + timedelta(hours=1),
+    )
+    EventFactory(
+        endpoint=endpoint,
+        status=EventStatus.processing,
+        attempts=1,
+        locked_until=utcnow() + timedelta(minutes=1),
+    )
     EventFactory(endpoint=endpoint, status=EventStatus.done)
     EventFactory(endpoint=endpoint, status=EventStatus.failed)
     await session.commit()
@@ -184,7 +222,9 @@ async def test_the_sweeper_enqueues_what_is_due_and_only_that(
     assert await sweep_due_events(runtime) == 3
     queued = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
     assert {job.job_id for job in queued} == {
-        job_id(due.id, 0), job_id(retry_due.id, 1), job_id(stale.id, 2)
+        job_id(due.id, 0),
+        job_id(retry_due.id, 1),
+        job_id(stale.id, 2),
     }
     # A second sweep finds the same jobs queued and adds none.
     await sweep_due_events(runtime)

@@ -9,11 +9,13 @@ import uuid
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event, EventStatus
+from junction.runtime import connect_redis
 from junction.tenancy.models import TenantStatus
 from tests.factories import InboundEndpointFactory, TenantFactory
 
@@ -89,7 +91,9 @@ async def test_without_a_source_key_an_identical_body_is_a_repeat(
 async def test_unknown_token_is_404_without_a_hint(client: httpx.AsyncClient) -> None:
     response = await client.post("/hooks/no-such-token", json={})
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "no endpoint has this URL"}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "no endpoint has this URL"}
+    }
 
 
 async def test_deleted_tenant_is_410(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -99,7 +103,9 @@ async def test_deleted_tenant_is_410(client: httpx.AsyncClient, session: AsyncSe
     assert response.status_code == 410
 
 
-async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient, session: AsyncSession) -> None:
+async def test_body_over_one_mebibyte_is_413(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
     endpoint = await _endpoint(session, token="tok-big")
     big = json.dumps({"blob": "x" * (1024 * 1024)}).encode()
     response = await client.post(
@@ -128,10 +134,19 @@ async def test_body_over_the_limit_without_content_length_is_413(
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
-        (b'{"order": ', "application/json", "the body is not valid JSON: Expecting value at line 1 column 11"),
+        (
+            b'{"order": ',
+            "application/json",
+            "the body is not valid JSON: Expecting value at line 1 column 11",
+        ),
         (b"", "application/json", "the body is empty; send the order as JSON or form data"),
         (b"\xff\xfe", "application/json", "the body is not UTF-8 text (byte 0)"),
-        (b"<order/>", "application/xml", "content type 'application/xml' is not accepted; send application/json or application/x-www-form-urlencoded"),
+        (
+            b"<order/>",
+            "application/xml",
+            "content type 'application/xml' is not accepted; "
+            "send application/json or application/x-www-form-urlencoded",
+        ),
         (b"just words", "text/plain", "the body is neither valid JSON nor form data"),
     ],
 )
@@ -153,20 +168,22 @@ async def test_signed_endpoint_refuses_a_bad_signature(
     body = b'{"order_id": "9"}'
     good = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json"}
-    bad = await client.post("/hooks/tok-signed", content=body, headers={**headers, "X-Echo-Signature": "00"})
+    bad = await client.post(
+        "/hooks/tok-signed", content=body, headers={**headers, "X-Echo-Signature": "00"}
+    )
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "bad_signature"
     assert "s3cret" not in bad.text
-    ok = await client.post("/hooks/tok-signed", content=body, headers={**headers, "X-Echo-Signature": good})
+    ok = await client.post(
+        "/hooks/tok-signed", content=body, headers={**headers, "X-Echo-Signature": good}
+    )
     assert ok.status_code == 202
     assert len(await _events(session, endpoint.tenant_id)) == 1
 
 
 async def test_intake_survives_redis_being_down(
-    client: httpx.AsyncClient, session: AsyncSession, app
-) -> None:  # type: ignore[no-untyped-def]
-    from junction.runtime import connect_redis
-
+    client: httpx.AsyncClient, session: AsyncSession, app: FastAPI
+) -> None:
     endpoint = await _endpoint(session, token="tok-noredis")
     runtime = app.state.runtime
     await runtime.queue.redis.aclose()

@@ -52,7 +52,9 @@ class ContractIntegration(Integration):
 
 @hookimpl
 def junction_plugin() -> PluginInfo:
-    return PluginInfo(name="contract", title="Contract", version="1.2.3", config_model=ContractConfig)
+    return PluginInfo(
+        name="contract", title="Contract", version="1.2.3", config_model=ContractConfig
+    )
 
 
 @hookimpl

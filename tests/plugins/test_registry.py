@@ -14,7 +14,8 @@ from junction.plugins.registry import PluginError, build_registry
 from tests.plugins import contract_plugin
 
 HOOKS = [
-    name for name, value in inspect.getmembers(hookspecs, inspect.isfunction)
+    name
+    for name, value in inspect.getmembers(hookspecs, inspect.isfunction)
     if name.startswith("junction_")
 ]
 
@@ -32,12 +33,15 @@ def test_every_hook_is_documented() -> None:
     assert HOOKS, "no hooks found"
     for name in HOOKS:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
-        assert len(doc) > 40, f"hook {name} needs a docstring saying when it fires and what it returns"
+        assert len(doc) > 40, (
+            f"hook {name} needs a docstring saying when it fires and what it returns"
+        )
 
 
 def test_the_contract_plugin_implements_every_hook() -> None:
     implemented = {
-        name for name, value in vars(contract_plugin).items()
+        name
+        for name, value in vars(contract_plugin).items()
         if callable(value) and hasattr(value, "junction_impl")
     }
     assert implemented == set(HOOKS)
@@ -46,11 +50,15 @@ def test_the_contract_plugin_implements_every_hook() -> None:
 async def test_every_hook_of_the_contract_plugin_is_used() -> None:
     registry = build_registry(extra_plugins=[("contract", contract_plugin)])
     loaded = registry.plugin("contract")
-    assert loaded.info.version == "1.2.3" and loaded.distribution is None
+    assert loaded.info.version == "1.2.3"
+    assert loaded.distribution is None
 
     source = registry.source("contract-source")
-    delivery = Delivery(body=b"{}", content_type="application/json", headers={"x-contract": "k"}, payload={"id": 5})
-    assert source.verify(delivery, "k") and not source.verify(delivery, "other")
+    delivery = Delivery(
+        body=b"{}", content_type="application/json", headers={"x-contract": "k"}, payload={"id": 5}
+    )
+    assert source.verify(delivery, "k")
+    assert not source.verify(delivery, "other")
     assert source.idempotency_key(delivery) == "5"
 
     provider = registry.providers["contract-provider"]
@@ -60,8 +68,13 @@ async def test_every_hook_of_the_contract_plugin_is_used() -> None:
     config = registry.validate_config("contract", {"prefix": "p"})
     assert loaded.integration is not None
     context = EventContext(
-        tenant_id=uuid.uuid4(), event_id=uuid.uuid4(), attempt=1, payload={"id": 9},
-        headers={}, config=config, log=AttemptLog(),
+        tenant_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        attempt=1,
+        payload={"id": 9},
+        headers={},
+        config=config,
+        log=AttemptLog(),
     )
     assert await loaded.integration.process_event(context) == {"value": "p:9"}
     assert context.log.entries[0]["message"] == "contract processed"
@@ -69,7 +82,10 @@ async def test_every_hook_of_the_contract_plugin_is_used() -> None:
 
 def test_config_errors_say_what_is_wrong() -> None:
     registry = build_registry(extra_plugins=[("contract", contract_plugin)])
-    with pytest.raises(PluginError, match=r"invalid config for plugin 'contract': prefix: Input should be a valid string"):
+    with pytest.raises(
+        PluginError,
+        match=r"invalid config for plugin 'contract': prefix: Input should be a valid string",
+    ):
         registry.validate_config("contract", {"prefix": 3})
     with pytest.raises(PluginError, match="plugin 'nope' is not loaded"):
         registry.validate_config("nope", {})
@@ -94,7 +110,9 @@ def test_two_plugins_with_one_source_name_are_refused() -> None:
         return [contract_plugin.ContractSource()]
 
     copycat = _module("copycat", junction_plugin=junction_plugin, junction_sources=junction_sources)
-    with pytest.raises(PluginError, match="two plugins provide the source format 'contract-source'"):
+    with pytest.raises(
+        PluginError, match="two plugins provide the source format 'contract-source'"
+    ):
         build_registry(extra_plugins=[("contract", contract_plugin), ("copycat", copycat)])
 
 
@@ -106,4 +124,6 @@ def test_a_plugin_that_does_not_describe_itself_is_refused() -> None:
         return []
 
     with pytest.raises(PluginError, match="does not describe itself"):
-        build_registry(extra_plugins=[("anonymous", _module("anonymous", junction_sources=junction_sources))])
+        build_registry(
+            extra_plugins=[("anonymous", _module("anonymous", junction_sources=junction_sources))]
+        )

@@ -80,9 +80,7 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
             factory_class._meta.sqlalchemy_session = None
 
 
-def make_settings(
-    var_dir: Path, database_url: str, redis_url: str, **overrides: Any
-) -> Settings:
+def make_settings(var_dir: Path, database_url: str, redis_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "var_dir": var_dir,
         "database_url": database_url,

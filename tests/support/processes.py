@@ -52,14 +52,22 @@ class Junction:
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "junction", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120, check=True,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, "-m", "junction", *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def start_api(self) -> None:

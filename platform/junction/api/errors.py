@@ -68,7 +68,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        location = [
+            str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")
+        ]
         field = ".".join(location) or None
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return JSONResponse(error_body("invalid_request", message, field), status_code=422)

@@ -59,7 +59,7 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map = {  # noqa: RUF012 - read once by SQLAlchemy's declarative setup
         datetime: UTCDateTime(),
         dict[str, Any]: JSONDocument,
         list[Any]: JSONDocument,

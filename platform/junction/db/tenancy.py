@@ -78,7 +78,11 @@ def _touches_tenant_data(state: ORMExecuteState) -> bool:
     return any(
         getattr(table, "name", None) in tenant_tables
         for table in find_tables(
-            state.statement, check_columns=True, include_joins=True, include_selects=True, include_crud=True
+            state.statement,  # type: ignore[arg-type]
+            check_columns=True,
+            include_joins=True,
+            include_selects=True,
+            include_crud=True,
         )
     )
 
@@ -114,5 +118,5 @@ def _check_new_rows(session: Session, flush_context: Any, instances: Any) -> Non
     if tenant_id is None:
         return
     for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, TenantScoped) and obj.tenant_id not in (None, tenant_id):  # type: ignore[attr-defined]
+        if isinstance(obj, TenantScoped) and obj.tenant_id not in (None, tenant_id):
             raise TenantScopeError("row belongs to another tenant than the one in scope")

@@ -51,7 +51,9 @@ class Handler:
     config: BaseModel
 
 
-async def _claim(session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID) -> int | None:
+async def _claim(
+    session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
+) -> int | None:
     now = utcnow()
     lease = timedelta(seconds=runtime.settings.event_lease_seconds)
     claimable = and_(
@@ -115,7 +117,9 @@ def _describe(exc: BaseException) -> str:
     return text[:MAX_ERROR_LENGTH]
 
 
-async def process_event(runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID) -> EventStatus | None:
+async def process_event(
+    runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
+) -> EventStatus | None:
     """Run one attempt of an event. Returns its new status, or None if not ours to run."""
     async with runtime.sessionmaker() as session:
         scope_to_tenant(session, tenant_id)
@@ -204,7 +208,9 @@ async def _finish(
         .execution_options(synchronize_session=False)
     )
     if fenced.rowcount != 1:  # type: ignore[attr-defined]
-        attempt_log.warning("the lease ran out before this attempt finished; its outcome was not applied")
+        attempt_log.warning(
+            "the lease ran out before this attempt finished; its outcome was not applied"
+        )
     attempt.finished_at = now
     attempt.outcome = outcome
     attempt.error = error

@@ -37,4 +37,5 @@ async def sweep_due_events(runtime: Runtime) -> int:
                     .limit(SWEEP_BATCH)
                 )
             ).all()
-    return await runtime.queue.requeue_missing([tuple(row) for row in rows])
+    due = [(tenant_id, event_id, attempts) for tenant_id, event_id, attempts in rows]
+    return await runtime.queue.requeue_missing(due)

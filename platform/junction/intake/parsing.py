@@ -39,9 +39,7 @@ def parse_body(body: bytes, content_type: str) -> Any:
                 return _parse_form(body)
             except BodyError:
                 raise BodyError("the body is neither valid JSON nor form data") from None
-    raise BodyError(
-        f"content type {kind!r} is not accepted; send application/json or {FORM_TYPE}"
-    )
+    raise BodyError(f"content type {kind!r} is not accepted; send application/json or {FORM_TYPE}")
 
 
 def _decode(body: bytes) -> str:
@@ -66,7 +64,9 @@ def _parse_form(body: bytes) -> dict[str, Any]:
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
-        raise BodyError("the body is not valid form data (expected key=value pairs joined by &)") from None
+        raise BodyError(
+            "the body is not valid form data (expected key=value pairs joined by &)"
+        ) from None
     fields: dict[str, Any] = {}
     for key, value in pairs:
         if key in fields:

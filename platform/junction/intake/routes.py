@@ -79,5 +79,7 @@ async def deliver(
     request.state.endpoint_id = accepted.endpoint_id
     if accepted.created:
         background.add_task(runtime.queue.enqueue, accepted.tenant_id, accepted.event_id, 0)
-        return JSONResponse({"event_id": str(accepted.event_id), "duplicate": False}, status_code=202)
+        return JSONResponse(
+            {"event_id": str(accepted.event_id), "duplicate": False}, status_code=202
+        )
     return JSONResponse({"event_id": str(accepted.event_id), "duplicate": True}, status_code=200)

@@ -31,7 +31,9 @@ def new_api_key(tenant_id: uuid.UUID, name: str, role: Role = Role.viewer) -> tu
     """A new key row (not yet added to a session) and the key itself, to show once."""
     prefix = secrets.token_hex(4)
     key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(tenant_id=tenant_id, name=name, prefix=prefix, key_hash=hash_api_key(key), role=role)
+    row = ApiKey(
+        tenant_id=tenant_id, name=name, prefix=prefix, key_hash=hash_api_key(key), role=role
+    )
     return row, key
 
 

@@ -154,8 +154,13 @@ def _check_against_registry(manifest: TenantManifest, registry: PluginRegistry) 
                 problems.append(str(exc))
     for endpoint in manifest.endpoints:
         if endpoint.source not in registry.sources:
-            problems.append(f"endpoint {endpoint.name!r}: source format {endpoint.source!r} is not provided by any plugin")
+            problems.append(
+                f"endpoint {endpoint.name!r}: source format {endpoint.source!r} "
+                "is not provided by any plugin"
+            )
         if endpoint.plugin not in installed:
-            problems.append(f"endpoint {endpoint.name!r}: plugin {endpoint.plugin!r} is not in installations")
+            problems.append(
+                f"endpoint {endpoint.name!r}: plugin {endpoint.plugin!r} is not in installations"
+            )
     if problems:
         raise ManifestError(f"manifest for {manifest.slug!r}: " + "; ".join(problems))

@@ -10,11 +10,11 @@ import logging
 from typing import Any
 
 from arq import cron
-from arq.worker import func
 from arq.connections import RedisSettings
 from arq.typing import WorkerSettingsBase
+from arq.worker import func
 
-from junction.events.queue import PROCESS_EVENT_JOB
+from junction.events.queueing import PROCESS_EVENT_JOB
 from junction.logs import configure_logging
 from junction.plugins.registry import PluginRegistry
 from junction.runtime import Runtime, open_runtime, resolve_redis_url

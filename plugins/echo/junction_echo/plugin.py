@@ -71,7 +71,9 @@ class EchoIntegration(Integration):
         if failure == "retry" or (isinstance(failure, int) and event.attempt <= failure):
             event.log.warning("asked to fail this attempt", attempt=event.attempt)
             raise RuntimeError(f"the payload asked to fail attempt {event.attempt}")
-        event.log.info("echoed the payload", keys=sorted(payload) if isinstance(payload, dict) else None)
+        event.log.info(
+            "echoed the payload", keys=sorted(payload) if isinstance(payload, dict) else None
+        )
         return {"echo": payload, "label": config.label, "attempt": event.attempt}
 
 

@@ -18,8 +18,13 @@ def _delivery(body: bytes, **headers: str) -> Delivery:
 
 def _context(payload: object, attempt: int = 1) -> EventContext:
     return EventContext(
-        tenant_id=uuid.uuid4(), event_id=uuid.uuid4(), attempt=attempt, payload=payload,
-        headers={}, config=EchoConfig(label="L"), log=AttemptLog(),
+        tenant_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        attempt=attempt,
+        payload=payload,
+        headers={},
+        config=EchoConfig(label="L"),
+        log=AttemptLog(),
     )
 
 

@@ -1,0 +1,58 @@
+# Junction: `make demo` runs it on this machine, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTHON ?= python3
+RUN := $(UV) run --frozen --all-packages
+
+# CI (CI=true) runs the suite on the PostgreSQL and Redis on 127.0.0.1, then the
+# migrations and the vertical slice once more on SQLite with the embedded Redis.
+CI_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+CI_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help install demo test lint typecheck pytest pytest-ci schema bench clean
+
+help:
+	@echo "make demo   run Junction here (SQLite, embedded Redis, demo tenant)"
+	@echo "make test   ruff, mypy and the whole test suite"
+	@echo "make bench  run the benchmarks under bench/"
+
+$(UV):
+	$(PYTHON) -m pip install --user --quiet uv
+
+.venv/.installed: $(UV) pyproject.toml uv.lock plugins/*/pyproject.toml
+	$(UV) sync --frozen --all-packages --compile-bytecode
+	@touch $@
+
+install: .venv/.installed
+
+demo: install
+	$(RUN) junction demo
+
+test: install lint typecheck pytest
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install
+	$(RUN) mypy
+
+ifeq ($(CI),true)
+pytest: install
+	JUNCTION_TEST_DATABASE_URL=$(CI_DATABASE_URL) JUNCTION_TEST_REDIS_URL=$(CI_REDIS_URL) $(RUN) pytest
+	JUNCTION_TEST_DATABASE_URL= JUNCTION_TEST_REDIS_URL= $(RUN) pytest -m slice
+else
+pytest: install
+	$(RUN) pytest
+endif
+
+schema: install
+	$(RUN) junction tenants schema > tenants/manifest.schema.json
+
+bench: install
+	@for bench in bench/*.py; do echo "== $$bench"; $(RUN) python $$bench || exit 1; done
+
+clean:
+	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
