@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, or installed with pip into .tools/ on a machine that lacks it.
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(CURDIR)/.tools/bin/uv")
 PYTHON ?= python3
 RUN := $(UV) run --frozen --all-packages
 
@@ -19,7 +20,8 @@ help:
 	@echo "make bench  run the benchmarks under bench/"
 
 $(UV):
-	$(PYTHON) -m pip install --user --quiet uv
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
 
 .venv/.installed: $(UV) pyproject.toml uv.lock plugins/*/pyproject.toml
 	$(UV) sync --frozen --all-packages --compile-bytecode
@@ -55,4 +57,4 @@ bench: install
 	@for bench in bench/*.py; do echo "== $$bench"; $(RUN) python $$bench || exit 1; done
 
 clean:
-	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache
