@@ -53,7 +53,7 @@ class Handler:
 
 async def _claim(
     session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
-) -> int | None:
+) -> tuple[Event, EventAttempt] | None:
     now = utcnow()
     lease = timedelta(seconds=runtime.settings.event_lease_seconds)
     claimable = and_(
@@ -78,10 +78,13 @@ async def _claim(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
         return None
-    attempts = await session.scalar(select(Event.attempts).where(Event.id == event_id))
-    assert attempts is not None
+    event = await session.scalar(select(Event).where(Event.id == event_id))
+    assert event is not None
+    # The attempt is recorded in the claiming transaction: a claim never exists without it.
+    attempt = EventAttempt(tenant_id=tenant_id, event_id=event_id, number=event.attempts, log=[])
+    session.add(attempt)
     await session.commit()
-    return attempts
+    return event, attempt
 
 
 async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event) -> Handler:
@@ -123,14 +126,11 @@ async def process_event(
     """Run one attempt of an event. Returns its new status, or None if not ours to run."""
     async with runtime.sessionmaker() as session:
         scope_to_tenant(session, tenant_id)
-        number = await _claim(session, runtime, tenant_id, event_id)
-        if number is None:
+        claimed = await _claim(session, runtime, tenant_id, event_id)
+        if claimed is None:
             return None
-        event = await session.scalar(select(Event).where(Event.id == event_id))
-        assert event is not None
-        attempt = EventAttempt(tenant_id=tenant_id, event_id=event_id, number=number, log=[])
-        session.add(attempt)
-        await session.commit()
+        event, attempt = claimed
+        number = attempt.number
 
         attempt_log = AttemptLog()
         outcome: AttemptOutcome
