@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
@@ -15,8 +15,11 @@ from junction.events.models import AttemptOutcome, Event, EventAttempt, EventSta
 from junction.events.processing import process_event
 from junction.events.queueing import job_id
 from junction.events.sweeper import sweep_due_events
-from junction.runtime import Runtime
+from junction.plugins.registry import build_registry
+from junction.runtime import Runtime, open_runtime
+from junction.settings import Settings
 from tests.factories import EventFactory, InboundEndpointFactory, PluginInstallationFactory
+from tests.plugins import contract_plugin
 
 
 async def _event(session: AsyncSession, **kwargs: object) -> Event:
@@ -229,3 +232,47 @@ async def test_the_sweeper_enqueues_what_is_due_and_only_that(
     # A second sweep finds the same jobs queued and adds none.
     await sweep_due_events(runtime)
     assert len(await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)) == 3
+
+
+async def test_events_go_only_to_the_installation_their_endpoint_is_routed_to(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    redis_url: str,
+) -> None:
+    registry = build_registry(extra_plugins=[("contract", contract_plugin)])
+    runtime = await open_runtime(
+        settings, registry=registry, sessionmaker=sessionmaker, redis_url=redis_url
+    )
+    try:
+        echo = PluginInstallationFactory(plugin="echo")
+        contract = PluginInstallationFactory(
+            plugin="contract", tenant=echo.tenant, config={"prefix": "c"}
+        )
+        to_contract = EventFactory(
+            endpoint=InboundEndpointFactory(installation=contract), payload={"id": 1}
+        )
+        to_echo = EventFactory(
+            endpoint=InboundEndpointFactory(installation=echo), payload={"id": 2}
+        )
+        await session.commit()
+        await process_event(runtime, to_contract.tenant_id, to_contract.id)
+        await process_event(runtime, to_echo.tenant_id, to_echo.id)
+    finally:
+        await runtime.close()
+    assert (await _reload(session, to_contract)).result == {"value": "c:1"}
+    assert (await _reload(session, to_echo)).result == {
+        "echo": {"id": 2},
+        "label": "",
+        "attempt": 1,
+    }
+
+
+async def test_a_retry_is_queued_for_its_time(runtime: Runtime, session: AsyncSession) -> None:
+    event = await _event(session, payload={"echo_fail": 1})
+    await process_event(runtime, event.tenant_id, event.id)
+    [job] = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
+    stored = await _reload(session, event)
+    assert job.job_id == job_id(event.id, 1)
+    assert job.score is not None
+    assert abs((job.score / 1000) - stored.next_attempt_at.timestamp()) < 0.01

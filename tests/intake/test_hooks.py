@@ -5,17 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import uuid
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.app import create_app
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event, EventStatus
+from junction.plugins.registry import PluginRegistry
 from junction.runtime import connect_redis
+from junction.settings import Settings
 from junction.tenancy.models import TenantStatus
 from tests.factories import InboundEndpointFactory, TenantFactory
 
@@ -192,3 +197,40 @@ async def test_intake_survives_redis_being_down(
     assert response.status_code == 202
     scope_to_tenant(session, endpoint.tenant_id)
     assert await session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+async def test_the_token_never_reaches_the_logs(
+    client: httpx.AsyncClient, session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "secret-token-that-must-not-be-logged"
+    endpoint = await _endpoint(session, token=token)
+    caplog.set_level(logging.DEBUG)
+    await client.post(f"/hooks/{token}", json={"order_id": "L1"})
+    await client.post(f"/hooks/{token}x", json={"order_id": "L2"})
+    access = [record for record in caplog.records if record.name == "junction.access"]
+    assert [record.getMessage().split(" ")[:3] for record in access] == [
+        ["POST", "/hooks/{token}", "202"],
+        ["POST", "/hooks/{token}", "404"],
+    ]
+    assert access[0].endpoint_id == str(endpoint.id)  # type: ignore[attr-defined]
+    # Everything the server side logged (the test's own HTTP client logs its URLs).
+    server = [record for record in caplog.records if not record.name.startswith("httpx")]
+    assert server
+    assert all(token not in record.getMessage() for record in server)
+
+
+async def test_intake_answers_503_when_the_database_is_down(
+    settings: Settings, registry: PluginRegistry
+) -> None:
+    # Nothing listens on port 1: the database is unreachable.
+    down = settings.model_copy(update={"database_url": "postgresql+asyncpg://j@127.0.0.1:1/j"})
+    app = create_app(down, registry=registry)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post("/hooks/any-token", json={"order_id": "1"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    assert response.json() == {
+        "error": {"code": "unavailable", "message": "the delivery could not be stored; retry later"}
+    }

@@ -8,6 +8,7 @@ endpoint tokens are generated on first apply.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.audit import service as audit
+from junction.audit.models import ActorType
+from junction.audit.service import changes
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.intake.models import InboundEndpoint
 from junction.intake.tokens import hash_endpoint_token, new_endpoint_token
@@ -111,21 +115,32 @@ async def apply_manifest(
     for spec in manifest.installations:
         config = registry.validate_config(spec.plugin, spec.config).model_dump(mode="json")
         row = installations.get(spec.plugin)
+        before = None if row is None else {"enabled": row.enabled, "config": row.config}
         if row is None:
-            row = PluginInstallation(tenant_id=tenant.id, plugin=spec.plugin)
+            row = PluginInstallation(id=uuid.uuid4(), tenant_id=tenant.id, plugin=spec.plugin)
             session.add(row)
             installations[spec.plugin] = row
         row.enabled = spec.enabled
         row.config = config
+        _audit(
+            session,
+            tenant.id,
+            "installation",
+            row.id,
+            before,
+            {"enabled": spec.enabled, "config": config},
+        )
     await session.flush()
 
     endpoints = {row.name: row for row in await session.scalars(select(InboundEndpoint))}
     applied = AppliedTenant(tenant=tenant, created=created)
     for endpoint_spec in manifest.endpoints:
         endpoint = endpoints.get(endpoint_spec.name)
+        before = None
         if endpoint is None:
             token = new_endpoint_token()
             endpoint = InboundEndpoint(
+                id=uuid.uuid4(),
                 tenant_id=tenant.id,
                 name=endpoint_spec.name,
                 token_hash=hash_endpoint_token(token),
@@ -134,11 +149,43 @@ async def apply_manifest(
             session.add(endpoint)
         else:
             token = secretbox.decrypt(endpoint.token_encrypted)
+            before = {
+                "source_format": endpoint.source_format,
+                "installation_id": str(endpoint.installation_id),
+            }
         endpoint.source_format = endpoint_spec.source
         endpoint.installation_id = installations[endpoint_spec.plugin].id
+        after = {
+            "source_format": endpoint.source_format,
+            "installation_id": str(endpoint.installation_id),
+        }
+        _audit(session, tenant.id, "endpoint", endpoint.id, before, after)
         applied.endpoint_tokens[endpoint_spec.name] = token
     await session.commit()
     return applied
+
+
+def _audit(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    target_type: str,
+    target_id: uuid.UUID,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    diff = changes(before, after)
+    if not diff:
+        return
+    audit.record(
+        session,
+        tenant_id,
+        actor_type=ActorType.system,
+        actor_id="manifest",
+        action=f"{target_type}.{'created' if before is None else 'updated'}",
+        target_type=target_type,
+        target_id=target_id,
+        diff=diff,
+    )
 
 
 def _check_against_registry(manifest: TenantManifest, registry: PluginRegistry) -> None:

@@ -1,0 +1,81 @@
+"""Tenant manifests: idempotent provisioning, audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.audit.models import AuditEntry
+from junction.db.tenancy import cross_tenant
+from junction.plugins.registry import PluginRegistry
+from junction.tenancy.manifest import (
+    ManifestError,
+    TenantManifest,
+    apply_manifest,
+    load_manifest,
+)
+from tests.factories import secretbox
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def _audit_log(session: AsyncSession) -> list[AuditEntry]:
+    with cross_tenant(session, "test: read the audit log"):
+        rows = await session.scalars(select(AuditEntry).order_by(AuditEntry.action))
+        return list(rows.all())
+
+
+async def test_applying_twice_changes_nothing_the_second_time(
+    session: AsyncSession, registry: PluginRegistry
+) -> None:
+    manifest = load_manifest(ROOT / "tenants" / "demo.yaml")
+    first = await apply_manifest(session, manifest, registry, secretbox)
+    session.info.clear()
+    second = await apply_manifest(session, manifest, registry, secretbox)
+    assert first.created
+    assert not second.created
+    assert first.endpoint_tokens == second.endpoint_tokens
+    entries = await _audit_log(session)
+    assert [entry.action for entry in entries] == ["endpoint.created", "installation.created"]
+    assert entries[1].diff["config"] == {"from": None, "to": {"label": "demo"}}
+    assert entries[1].actor_id == "manifest"
+
+
+async def test_a_config_change_is_audited_with_its_diff(
+    session: AsyncSession, registry: PluginRegistry
+) -> None:
+    manifest = load_manifest(ROOT / "tenants" / "demo.yaml")
+    await apply_manifest(session, manifest, registry, secretbox)
+    session.info.clear()
+    changed = manifest.model_copy(deep=True)
+    changed.installations[0].config = {"label": "renamed"}
+    await apply_manifest(session, changed, registry, secretbox)
+    updates = [
+        entry for entry in await _audit_log(session) if entry.action == "installation.updated"
+    ]
+    assert [entry.diff for entry in updates] == [
+        {"config": {"from": {"label": "demo"}, "to": {"label": "renamed"}}}
+    ]
+
+
+async def test_unknown_plugins_and_sources_refuse_the_whole_manifest(
+    session: AsyncSession, registry: PluginRegistry
+) -> None:
+    manifest = TenantManifest.model_validate(
+        {
+            "slug": "broken",
+            "name": "Broken",
+            "installations": [{"plugin": "echo", "config": {"label": 5}}, {"plugin": "ghost"}],
+            "endpoints": [{"name": "e", "source": "telepathy", "plugin": "missing"}],
+        }
+    )
+    with pytest.raises(ManifestError) as caught:
+        await apply_manifest(session, manifest, registry, secretbox)
+    message = str(caught.value)
+    assert "invalid config for plugin 'echo': label: Input should be a valid string" in message
+    assert "plugin 'ghost' is not loaded" in message
+    assert "source format 'telepathy' is not provided by any plugin" in message
+    assert "plugin 'missing' is not in installations" in message
