@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -41,16 +41,16 @@ class SecretBox:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
-        try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
-        except InvalidToken:
-            raise SecretDecryptionError(
-                "secret cannot be decrypted with the configured keys"
-            ) from None
+        return self._open(self._fernet.decrypt, ciphertext).decode()
 
     def rotate(self, ciphertext: str) -> str:
+        """The same secret, encrypted under the current key."""
+        return self._open(self._fernet.rotate, ciphertext).decode()
+
+    @staticmethod
+    def _open(operation: Callable[[bytes], bytes], ciphertext: str) -> bytes:
         try:
-            return self._fernet.rotate(ciphertext.encode()).decode()
+            return operation(ciphertext.encode())
         except InvalidToken:
             raise SecretDecryptionError(
                 "secret cannot be decrypted with the configured keys"

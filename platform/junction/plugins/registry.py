@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from junction.plugins import hookspecs
 from junction.plugins.interfaces import ConnectionProvider, Integration, PluginInfo, Source
+from junction.validation import describe
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
@@ -57,10 +58,7 @@ class PluginRegistry:
         try:
             return model.model_validate(config)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(config)'}: {err['msg']}"
-                for err in exc.errors(include_url=False, include_input=False)
-            )
+            problems = describe(exc, root="(config)")
             raise PluginError(f"invalid config for plugin {plugin_name!r}: {problems}") from None
 
 

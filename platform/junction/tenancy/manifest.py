@@ -28,6 +28,7 @@ from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError, PluginRegistry
 from junction.secretbox import SecretBox
 from junction.tenancy.models import Tenant
+from junction.validation import describe
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 
@@ -77,11 +78,7 @@ def load_manifest(path: Path) -> TenantManifest:
     try:
         return TenantManifest.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False)
-        )
-        raise ManifestError(f"{path}: {problems}") from None
+        raise ManifestError(f"{path}: {describe(exc)}") from None
 
 
 @dataclass
