@@ -11,12 +11,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
 from junction.settings import Settings, SettingsError, load_settings
+from junction.tenancy.models import Role
+
+if TYPE_CHECKING:
+    from junction.tenancy.manifest import AppliedTenant
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Junction: shop orders into amoCRM."
@@ -142,8 +145,6 @@ def api_keys_create(
     role: Annotated[str, typer.Option(help="owner, admin or viewer.")] = "viewer",
 ) -> None:
     """Create an API key for a tenant and print it (it is shown only this once)."""
-    from junction.tenancy.models import Role
-
     try:
         chosen = Role(role)
     except ValueError:
@@ -157,41 +158,32 @@ def _hook_url(settings: Settings, token: str) -> str:
     return f"{str(settings.public_base_url).rstrip('/')}/hooks/{token}"
 
 
-async def _apply(settings: Settings, path: Path):  # type: ignore[no-untyped-def]
-    from junction.runtime import open_runtime
+async def _apply(settings: Settings, path: Path) -> AppliedTenant:
+    from junction.runtime import open_provisioning
     from junction.tenancy.manifest import ManifestError, apply_manifest, load_manifest
 
-    runtime = await open_runtime(settings, redis_url="redis://unused")
     try:
-        async with runtime.sessionmaker() as session:
-            return await apply_manifest(
-                session, load_manifest(path), runtime.registry, runtime.secretbox
-            )
+        manifest = load_manifest(path)
+        async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
+            return await apply_manifest(session, manifest, tools.registry, tools.secretbox)
     except ManifestError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    finally:
-        await runtime.close()
 
 
 async def _issue_key(
-    settings: Settings, slug: str, name: str, role: object, *, replace: bool = False
+    settings: Settings, slug: str, name: str, role: Role, *, replace: bool = False
 ) -> str:
-    from junction.runtime import open_runtime
-    from junction.tenancy.models import Role
+    from junction.runtime import open_provisioning
     from junction.tenancy.service import UnknownTenantError, issue_api_key, tenant_by_slug
 
-    assert isinstance(role, Role)
-    runtime = await open_runtime(settings, redis_url="redis://unused")
     try:
-        async with runtime.sessionmaker() as session:
+        async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
             tenant = await tenant_by_slug(session, slug)
             return await issue_api_key(session, tenant, name, role, replace=replace)
     except UnknownTenantError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    finally:
-        await runtime.close()
 
 
 @app.command()
@@ -203,7 +195,6 @@ def demo(
     """Run everything on this machine: migrate, embedded Redis, API, worker, demo tenant."""
     from junction.db import migrate as migrations
     from junction.embedded_redis import EmbeddedRedis
-    from junction.tenancy.models import Role
 
     os.environ.setdefault("JUNCTION_PUBLIC_BASE_URL", f"http://{host}:{port}")
     settings = _settings()
@@ -250,6 +241,8 @@ def _port_is_free(host: str, port: int) -> bool:
 
 
 def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> None:
+    import httpx
+
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):

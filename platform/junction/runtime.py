@@ -6,6 +6,8 @@ a module global.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
@@ -37,6 +39,28 @@ class Runtime:
         await self.engine.dispose()
         if self.embedded_redis is not None:
             self.embedded_redis.stop()
+
+
+@dataclass
+class Provisioning:
+    """What commands that only provision data need: no Redis, no queue."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    registry: PluginRegistry
+    secretbox: SecretBox
+
+
+@asynccontextmanager
+async def open_provisioning(settings: Settings) -> AsyncIterator[Provisioning]:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        yield Provisioning(
+            sessionmaker=create_sessionmaker(engine),
+            registry=build_registry(),
+            secretbox=SecretBox(settings.secret_keys()),
+        )
+    finally:
+        await engine.dispose()
 
 
 def resolve_redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
