@@ -10,11 +10,14 @@ from pydantic import BaseModel
 from junction.plugins import hookimpl
 from junction.plugins.interfaces import (
     ConnectionProvider,
+    CredentialsRejected,
     Delivery,
     EventContext,
     Integration,
     PluginInfo,
     ProbeResult,
+    RefreshedCredentials,
+    Sandbox,
     Source,
 )
 
@@ -39,8 +42,17 @@ class ContractProvider(ConnectionProvider):
     name = "contract-provider"
     title = "Contract provider"
 
+    can_refresh = True
+
     async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:
         return ProbeResult(ok=secrets.get("token") == "good", detail="checked")
+
+    async def refresh(
+        self, secrets: Mapping[str, Any], details: Mapping[str, Any]
+    ) -> RefreshedCredentials:
+        if secrets.get("token") == "revoked":
+            raise CredentialsRejected("revoked")
+        return RefreshedCredentials(secrets={"token": "good"}, expires_at=None)
 
 
 class ContractIntegration(Integration):
@@ -70,3 +82,10 @@ def junction_connection_providers() -> list[ConnectionProvider]:
 @hookimpl
 def junction_integration() -> Integration:
     return ContractIntegration()
+
+
+@hookimpl
+def junction_sandboxes() -> list[Sandbox]:
+    return [
+        Sandbox(name="contract-sandbox", title="Contract sandbox", create_app=lambda c: c.base_url)
+    ]

@@ -9,7 +9,14 @@ import uuid
 import pytest
 
 from junction.plugins import hookspecs
-from junction.plugins.interfaces import AttemptLog, Delivery, EventContext, PluginInfo
+from junction.plugins.interfaces import (
+    AttemptLog,
+    CredentialsRejected,
+    Delivery,
+    EventContext,
+    PluginInfo,
+    SandboxConfig,
+)
 from junction.plugins.registry import PluginError, build_registry
 from tests.plugins import contract_plugin
 
@@ -64,6 +71,12 @@ async def test_every_hook_of_the_contract_plugin_is_used() -> None:
     provider = registry.providers["contract-provider"]
     assert (await provider.probe({"token": "good"}, {})).ok
     assert not (await provider.probe({"token": "bad"}, {})).ok
+    assert (await provider.refresh({"token": "old"}, {})).secrets == {"token": "good"}
+    with pytest.raises(CredentialsRejected):
+        await provider.refresh({"token": "revoked"}, {})
+
+    sandbox = registry.sandboxes["contract-sandbox"]
+    assert sandbox.create_app(SandboxConfig(base_url="http://s")) == "http://s"
 
     config = registry.validate_config("contract", {"prefix": "p"})
     assert loaded.integration is not None

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from junction.db.base import Base, IdMixin, TenantScoped, TimestampMixin
@@ -25,7 +25,12 @@ class ConnectionStatus(StrEnum):
 class Connection(IdMixin, TenantScoped, TimestampMixin, Base):
     __tablename__ = "connections"
 
+    __table_args__ = (UniqueConstraint("tenant_id", "provider", "account_ref"),)
+
     provider: Mapped[str] = mapped_column(String(64))
+    # The outside account this connection reaches (amoCRM account id …): connecting the
+    # same account again replaces the credentials instead of adding a connection.
+    account_ref: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[ConnectionStatus] = mapped_column(
         enum_column(ConnectionStatus), default=ConnectionStatus.healthy
@@ -35,3 +40,6 @@ class Connection(IdMixin, TenantScoped, TimestampMixin, Base):
     # Non-secret facts the provider keeps (account id, domain, scopes).
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     expires_at: Mapped[datetime | None]
+    # Bumped by every change of the secrets; a refresh stores its result only if the
+    # version is still the one it started from.
+    token_version: Mapped[int] = mapped_column(default=0)

@@ -10,7 +10,8 @@ Hooks take no arguments and return descriptions or objects (see
 `junction.plugins.interfaces`); they are called once, when a process starts. A plugin
 implements `junction_plugin` and whichever of the others it contributes to.
 
-Contract version: 1. Hooks are only added; a change to an existing one bumps it.
+Contract version: 2 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`).
+Hooks are only added; a change to an existing one bumps it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from collections.abc import Iterable
 
 import pluggy
 
-from junction.plugins.interfaces import ConnectionProvider, Integration, PluginInfo, Source
+from junction.plugins.interfaces import (
+    ConnectionProvider,
+    Integration,
+    PluginInfo,
+    Sandbox,
+    Source,
+)
 
 PROJECT_NAME = "junction"
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -62,4 +69,13 @@ def junction_integration() -> Integration | None:
     Fires at start-up. A worker calls the returned object's `process_event` for every
     event that arrives on an endpoint routed to this plugin's installation, and only
     while that installation is enabled.
+    """
+
+
+@hookspec
+def junction_sandboxes() -> Iterable[Sandbox]:  # type: ignore[empty-body]
+    """Contribute local stand-ins for outside systems (an emulated amoCRM …).
+
+    Fires when `junction sandbox <name>` or the demo starts one. Each `Sandbox` has a
+    unique `name` and builds an ASGI application from a `SandboxConfig`.
     """

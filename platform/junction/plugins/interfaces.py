@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -73,15 +73,59 @@ class ProbeResult:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class RefreshedCredentials:
+    """What a successful refresh gives: the new secrets, their expiry, updated details."""
+
+    secrets: Mapping[str, Any]
+    expires_at: datetime | None
+    details: Mapping[str, Any] | None = None
+
+
+class CredentialsRejected(Exception):
+    """The outside system refused the credentials for good (revoked, expired refresh
+    token): a person must reconnect. The message says so in the tenant's words."""
+
+
 class ConnectionProvider(ABC):
     """A kind of outside system a tenant connects to (amoCRM, MobCash …)."""
 
     name: str
     title: str
+    # Whether `refresh` can renew the credentials without a person.
+    can_refresh: bool = False
 
     @abstractmethod
     async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:
         """Make one cheap authenticated call to tell whether the credentials work."""
+
+    async def refresh(
+        self, secrets: Mapping[str, Any], details: Mapping[str, Any]
+    ) -> RefreshedCredentials:
+        """Renew the credentials. Junction calls it for one connection at a time across
+        all processes and stores the result before anyone uses it; never retry inside.
+
+        Raise `CredentialsRejected` when the outside system refuses for good.
+        """
+        raise CredentialsRejected(f"{self.title} credentials cannot be renewed automatically")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    # The URL the sandbox is served at, as clients reach it.
+    base_url: str
+    # Demo mode: consent screens approve themselves.
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A local stand-in for an outside system, served by `junction sandbox <name>`."""
+
+    name: str
+    title: str
+    # Builds the ASGI application serving the sandbox.
+    create_app: Callable[[SandboxConfig], Any]
 
 
 LogLevel = Literal["debug", "info", "warning", "error"]

@@ -14,7 +14,13 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from junction.plugins import hookspecs
-from junction.plugins.interfaces import ConnectionProvider, Integration, PluginInfo, Source
+from junction.plugins.interfaces import (
+    ConnectionProvider,
+    Integration,
+    PluginInfo,
+    Sandbox,
+    Source,
+)
 from junction.validation import describe
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
@@ -31,6 +37,7 @@ class LoadedPlugin:
     distribution_version: str | None
     sources: list[Source] = field(default_factory=list)
     providers: list[ConnectionProvider] = field(default_factory=list)
+    sandboxes: list[Sandbox] = field(default_factory=list)
     integration: Integration | None = None
 
 
@@ -40,6 +47,7 @@ class PluginRegistry:
     plugins: dict[str, LoadedPlugin]
     sources: dict[str, Source]
     providers: dict[str, ConnectionProvider]
+    sandboxes: dict[str, Sandbox]
 
     def plugin(self, name: str) -> LoadedPlugin:
         try:
@@ -81,6 +89,7 @@ def _collect(manager: pluggy.PluginManager) -> PluginRegistry:
     plugins: dict[str, LoadedPlugin] = {}
     sources: dict[str, Source] = {}
     providers: dict[str, ConnectionProvider] = {}
+    sandboxes: dict[str, Sandbox] = {}
 
     for registered_name, plugin in manager.list_name_plugin():
         info = _call_own(manager, plugin, "junction_plugin")
@@ -96,6 +105,11 @@ def _collect(manager: pluggy.PluginManager) -> PluginRegistry:
         loaded.sources = list(_call_own(manager, plugin, "junction_sources") or [])
         loaded.providers = list(_call_own(manager, plugin, "junction_connection_providers") or [])
         loaded.integration = _call_own(manager, plugin, "junction_integration")
+        loaded.sandboxes = list(_call_own(manager, plugin, "junction_sandboxes") or [])
+        for sandbox in loaded.sandboxes:
+            if sandbox.name in sandboxes:
+                raise PluginError(f"two plugins provide the sandbox {sandbox.name!r}")
+            sandboxes[sandbox.name] = sandbox
         for source in loaded.sources:
             if source.name in sources:
                 raise PluginError(f"two plugins provide the source format {source.name!r}")
@@ -106,7 +120,9 @@ def _collect(manager: pluggy.PluginManager) -> PluginRegistry:
             providers[provider.name] = provider
         plugins[info.name] = loaded
 
-    return PluginRegistry(manager=manager, plugins=plugins, sources=sources, providers=providers)
+    return PluginRegistry(
+        manager=manager, plugins=plugins, sources=sources, providers=providers, sandboxes=sandboxes
+    )
 
 
 def _call_own(manager: pluggy.PluginManager, plugin: object, hook_name: str) -> Any:

@@ -1,0 +1,1 @@
+"""Junction's amoCRM (and Kommo) plugin."""

@@ -1,0 +1,277 @@
+"""The sandbox's accounts, tokens and entities, held in memory."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+ACCESS_TOKEN_SECONDS = 86400
+CODE_SECONDS = 20 * 60
+
+
+@dataclass
+class Integration:
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+
+@dataclass
+class Grant:
+    account_id: int
+    client_id: str
+    expires_at: float
+
+
+@dataclass
+class RefreshGrant:
+    account_id: int
+    client_id: str
+    spent: bool = False
+
+
+@dataclass
+class Account:
+    id: int
+    subdomain: str
+    name: str
+    paid: bool = True
+    users: list[dict[str, Any]] = field(default_factory=list)
+    pipelines: list[dict[str, Any]] = field(default_factory=list)
+    lead_fields: list[dict[str, Any]] = field(default_factory=list)
+    contact_fields: list[dict[str, Any]] = field(default_factory=list)
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    leads: dict[int, dict[str, Any]] = field(default_factory=dict)
+    notes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    catalogs: list[dict[str, Any]] = field(default_factory=list)
+    elements: dict[int, dict[str, Any]] = field(default_factory=dict)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    # Accepted API requests (monotonic seconds), for the rate limit and its measurement.
+    accepted: deque[float] = field(default_factory=deque)
+    all_accepted: list[float] = field(default_factory=list)
+    rejected_429: int = 0
+    excess_times: deque[float] = field(default_factory=deque)
+    blocked_until: float = 0.0
+
+
+def _field(
+    ids: itertools.count[int], name: str, code: str | None, kind: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": next(ids),
+        "name": name,
+        "code": code,
+        "type": kind,
+        "sort": 500,
+        "is_api_only": False,
+        "required_statuses": [],
+        "enums": extra.pop("enums", None),
+        **extra,
+    }
+
+
+class SandboxState:
+    """Everything the sandbox knows. One demo integration and account exist from the start."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:8765") -> None:
+        self.base_url = base_url
+        self.ids = itertools.count(1_000_001)
+        self.integrations: dict[str, Integration] = {}
+        self.accounts: dict[int, Account] = {}
+        self.codes: dict[str, Grant] = {}
+        self.access_tokens: dict[str, Grant] = {}
+        self.refresh_tokens: dict[str, RefreshGrant] = {}
+        self.long_lived: dict[str, Grant] = {}
+        self.refreshes = 0
+        self.demo_integration = self.add_integration(
+            "sandbox-client-id",
+            "sandbox-client-secret",
+            "http://127.0.0.1:8000/connections/amocrm/callback",
+        )
+        self.demo_account = self.add_account("sandbox", "Sandbox Shop")
+
+    @property
+    def host(self) -> str:
+        return self.base_url.split("://", 1)[1]
+
+    def add_integration(self, client_id: str, client_secret: str, redirect_uri: str) -> Integration:
+        integration = Integration(client_id, client_secret, redirect_uri)
+        self.integrations[client_id] = integration
+        return integration
+
+    def add_account(self, subdomain: str, name: str) -> Account:
+        account_id = next(self.ids)
+        ids = self.ids
+        pipeline_id = next(ids)
+        account = Account(id=account_id, subdomain=subdomain, name=name)
+        account.users = [
+            {
+                "id": next(ids),
+                "name": "Owner",
+                "email": "owner@example.com",
+                "lang": "en",
+                "rights": {"is_admin": True, "is_active": True},
+            },
+            {
+                "id": next(ids),
+                "name": "Manager",
+                "email": "manager@example.com",
+                "lang": "en",
+                "rights": {"is_admin": False, "is_active": True},
+            },
+        ]
+        account.pipelines = [
+            {
+                "id": pipeline_id,
+                "name": "Orders",
+                "sort": 1,
+                "is_main": True,
+                "is_unsorted_on": False,
+                "is_archive": False,
+                "account_id": account_id,
+                "_embedded": {
+                    "statuses": [
+                        {
+                            "id": next(ids),
+                            "name": "New order",
+                            "sort": 10,
+                            "is_editable": True,
+                            "pipeline_id": pipeline_id,
+                            "color": "#99ccff",
+                            "type": 0,
+                            "account_id": account_id,
+                        },
+                        {
+                            "id": next(ids),
+                            "name": "Paid",
+                            "sort": 20,
+                            "is_editable": True,
+                            "pipeline_id": pipeline_id,
+                            "color": "#ffff99",
+                            "type": 0,
+                            "account_id": account_id,
+                        },
+                        {
+                            "id": 142,
+                            "name": "Won",
+                            "sort": 10000,
+                            "is_editable": False,
+                            "pipeline_id": pipeline_id,
+                            "color": "#CCFF66",
+                            "type": 1,
+                            "account_id": account_id,
+                        },
+                        {
+                            "id": 143,
+                            "name": "Lost",
+                            "sort": 11000,
+                            "is_editable": False,
+                            "pipeline_id": pipeline_id,
+                            "color": "#D5D8DB",
+                            "type": 2,
+                            "account_id": account_id,
+                        },
+                    ]
+                },
+            }
+        ]
+        account.lead_fields = [
+            _field(ids, "Payment address", None, "text"),
+            _field(ids, "Order total", None, "numeric"),
+            _field(
+                ids,
+                "Delivery",
+                None,
+                "select",
+                enums=[
+                    {"id": next(ids), "value": "Courier", "sort": 1},
+                    {"id": next(ids), "value": "Pickup", "sort": 2},
+                ],
+            ),
+            _field(
+                ids,
+                "Extras",
+                None,
+                "multiselect",
+                enums=[
+                    {"id": next(ids), "value": "Gift wrap", "sort": 1},
+                    {"id": next(ids), "value": "Insurance", "sort": 2},
+                ],
+            ),
+            _field(ids, "Order date", None, "date"),
+            _field(ids, "Order page", None, "url"),
+            _field(ids, "Paid online", None, "checkbox"),
+        ]
+        account.contact_fields = [
+            _field(
+                ids,
+                "Phone",
+                "PHONE",
+                "multitext",
+                enums=[
+                    {"id": next(ids), "value": "WORK", "sort": 2},
+                    {"id": next(ids), "value": "MOB", "sort": 4},
+                ],
+            ),
+            _field(
+                ids,
+                "Email",
+                "EMAIL",
+                "multitext",
+                enums=[
+                    {"id": next(ids), "value": "WORK", "sort": 2},
+                    {"id": next(ids), "value": "PRIV", "sort": 4},
+                ],
+            ),
+            _field(ids, "Partner ID", None, "text"),
+        ]
+        catalog_id = next(ids)
+        account.catalogs = [
+            {
+                "id": catalog_id,
+                "name": "Products",
+                "type": "products",
+                "account_id": account_id,
+                "_embedded": {
+                    "custom_fields": [
+                        _field(ids, "SKU", "SKU", "text"),
+                        _field(ids, "Price", "PRICE", "price"),
+                        _field(ids, "Description", "DESCRIPTION", "textarea"),
+                    ]
+                },
+            }
+        ]
+        self.accounts[account_id] = account
+        return account
+
+    def issue_code(self, account_id: int, client_id: str) -> str:
+        code = "code_" + secrets.token_urlsafe(24)
+        self.codes[code] = Grant(account_id, client_id, time.time() + CODE_SECONDS)
+        return code
+
+    def issue_tokens(
+        self, account_id: int, client_id: str, lifetime: float = ACCESS_TOKEN_SECONDS
+    ) -> dict[str, Any]:
+        access = "sandbox_at_" + secrets.token_urlsafe(32)
+        refresh = "def502" + secrets.token_hex(48)
+        self.access_tokens[access] = Grant(account_id, client_id, time.time() + lifetime)
+        self.refresh_tokens[refresh] = RefreshGrant(account_id, client_id)
+        return {
+            "token_type": "Bearer",
+            "expires_in": int(lifetime),
+            "server_time": int(time.time()),
+            "access_token": access,
+            "refresh_token": refresh,
+        }
+
+    def issue_long_lived(self, account_id: int, lifetime: float) -> str:
+        token = "sandbox_llt_" + secrets.token_urlsafe(32)
+        self.long_lived[token] = Grant(account_id, "long-lived", time.time() + lifetime)
+        return token
+
+    def next_id(self) -> int:
+        return next(self.ids)
