@@ -93,6 +93,30 @@ def worker() -> None:
     run_worker(build_worker_settings(settings))
 
 
+@app.command()
+def sandbox(
+    name: Annotated[str, typer.Argument(help="Which sandbox, e.g. amocrm.")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8765,
+    demo: Annotated[bool, typer.Option(help="Approve consent screens by themselves.")] = False,
+) -> None:
+    """Serve a plugin's local stand-in for an outside system."""
+    import uvicorn
+
+    from junction.plugins.interfaces import SandboxConfig
+    from junction.plugins.registry import build_registry
+
+    _settings()
+    registry = build_registry()
+    chosen = registry.sandboxes.get(name)
+    if chosen is None:
+        known = ", ".join(sorted(registry.sandboxes)) or "none"
+        typer.echo(f"no sandbox named {name!r}; available: {known}", err=True)
+        raise typer.Exit(2)
+    application = chosen.create_app(SandboxConfig(base_url=f"http://{host}:{port}", demo=demo))
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+
+
 @plugins_app.command("list")
 def plugins_list() -> None:
     """Show every loaded plugin with its version and what it contributes."""

@@ -248,6 +248,14 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
             )
         }
 
+    @app.patch("/_sandbox/options")
+    async def change_options(body: dict[str, Any]) -> dict[str, Any]:
+        for key, value in body.items():
+            if not hasattr(options, key):
+                return {"error": f"unknown option {key!r}"}
+            setattr(options, key, type(getattr(options, key))(value))
+        return vars(options)
+
     @app.get("/_sandbox/stats")
     async def stats() -> dict[str, Any]:
         return {
