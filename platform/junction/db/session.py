@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from junction.db import models  # noqa: F401 - every table mapped before the first session
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 

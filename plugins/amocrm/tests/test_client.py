@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
+
+from junction.plugins.interfaces import AttemptLog
 from junction_amocrm.client import AmoClient
 from junction_amocrm.errors import (
     AmoBatchTooLarge,
@@ -16,9 +19,6 @@ from junction_amocrm.errors import (
     AmoValidationError,
 )
 from junction_amocrm.ratelimit import AccountRateLimiter
-from redis.asyncio import Redis
-
-from junction.plugins.interfaces import AttemptLog
 
 
 class IssuedTokens:
