@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from junction import __version__
 from junction.api.access_log import AccessLogMiddleware
 from junction.api.errors import install_error_handlers
+from junction.connections.routes import router as connections_router
 from junction.events.routes import router as events_router
 from junction.health import router as health_router
 from junction.intake.routes import router as intake_router
@@ -47,4 +48,5 @@ def create_app(
     app.include_router(health_router)
     app.include_router(intake_router)
     app.include_router(events_router)
+    app.include_router(connections_router)
     return app

@@ -82,6 +82,23 @@ class RefreshedCredentials:
     details: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class NewConnection:
+    """An outside account a tenant just connected, ready to be stored."""
+
+    # The outside system's id of the account: connecting it again replaces the secrets.
+    account_ref: str
+    name: str
+    secrets: Mapping[str, Any]
+    details: Mapping[str, Any]
+    expires_at: datetime | None
+
+
+class AuthorizationError(Exception):
+    """Connecting failed (refused consent, bad code, wrong host …); nothing was stored.
+    The message tells the tenant what happened and what to do."""
+
+
 class CredentialsRejected(Exception):
     """The outside system refused the credentials for good (revoked, expired refresh
     token): a person must reconnect. The message says so in the tenant's words."""
@@ -108,6 +125,27 @@ class ConnectionProvider(ABC):
         Raise `CredentialsRejected` when the outside system refuses for good.
         """
         raise CredentialsRejected(f"{self.title} credentials cannot be renewed automatically")
+
+    def authorization_url(self, state: str) -> str:
+        """Where to send the tenant's browser to consent; it comes back to
+        `/connections/{name}/callback` with `state` unchanged."""
+        raise AuthorizationError(f"{self.title} is not connected through a consent page")
+
+    async def complete_authorization(self, params: Mapping[str, str]) -> NewConnection:
+        """Finish a consent: `params` is the callback's query (state already verified).
+
+        Raise `AuthorizationError` for a refusal or any failure; store nothing yourself.
+        """
+        raise AuthorizationError(f"{self.title} is not connected through a consent page")
+
+    async def connect_with_credentials(self, fields: Mapping[str, Any]) -> NewConnection:
+        """Connect with credentials the tenant pasted (a long-lived token …)."""
+        raise AuthorizationError(f"{self.title} does not accept pasted credentials")
+
+    def disconnected_account(self, params: Mapping[str, str]) -> str | None:
+        """The `account_ref` the outside system says was disconnected, if `params` (its
+        call to `/connections/{name}/disconnect`) carries a valid signature; else None."""
+        return None
 
 
 @dataclass(frozen=True)

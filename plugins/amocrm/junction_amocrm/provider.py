@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +15,10 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from junction.plugins.interfaces import (
+    AuthorizationError,
     ConnectionProvider,
     CredentialsRejected,
+    NewConnection,
     ProbeResult,
     RefreshedCredentials,
 )
@@ -56,6 +62,23 @@ def token_expiry(token: Mapping[str, Any]) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=int(token.get("expires_in", 86400)))
 
 
+def jwt_expiry(token: str) -> datetime | None:
+    """The `exp` of a JWT, read without verifying it (only to know when to warn)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return datetime.fromtimestamp(exp, UTC) if isinstance(exp, (int, float)) else None
+
+
+PRIVATE_INTEGRATION_FIELDS = ("domain", "client_id", "client_secret", "redirect_uri", "code")
+LONG_LIVED_FIELDS = ("domain", "access_token")
+
+
 class AmoProvider(ConnectionProvider):
     name = "amocrm"
     title = "amoCRM"
@@ -92,6 +115,131 @@ class AmoProvider(ConnectionProvider):
         if response.status_code == 200:
             return ProbeResult(ok=True, detail=f"account {response.json().get('name')}")
         return ProbeResult(ok=False, detail=f"amoCRM answered {response.status_code}")
+
+    # ---- connecting -----------------------------------------------------------------
+
+    def authorization_url(self, state: str) -> str:
+        if not self.settings.client_id:
+            raise AuthorizationError(
+                "the platform's amoCRM integration is not configured (JUNCTION_AMOCRM_CLIENT_ID)"
+            )
+        client = oauth_client(self.settings, {})
+        url, _ = client.create_authorization_url(
+            self.settings.consent_url, state=state, mode="post_message"
+        )
+        return str(url)
+
+    async def complete_authorization(self, params: Mapping[str, str]) -> NewConnection:
+        if params.get("error"):
+            raise AuthorizationError(
+                f"amoCRM access was not granted ({params['error']}); nothing was connected"
+            )
+        code, domain = params.get("code"), params.get("referer")
+        if not code or not domain:
+            raise AuthorizationError(
+                "amoCRM's answer lacks the authorization code or the account domain; connect again"
+            )
+        if params.get("client_id") and params["client_id"] != self.settings.client_id:
+            raise AuthorizationError("amoCRM answered for another integration; connect again")
+        return await self._exchange(domain, code, {})
+
+    async def connect_with_credentials(self, fields: Mapping[str, Any]) -> NewConnection:
+        if all(fields.get(name) for name in PRIVATE_INTEGRATION_FIELDS):
+            integration = {
+                key: str(fields[key]) for key in ("client_id", "client_secret", "redirect_uri")
+            }
+            return await self._exchange(str(fields["domain"]), str(fields["code"]), integration)
+        if all(fields.get(name) for name in LONG_LIVED_FIELDS):
+            base = self._base_or_refuse(str(fields["domain"]))
+            token = str(fields["access_token"])
+            account = await self._account(base, token)
+            return self._new_connection(
+                str(fields["domain"]), account, {"access_token": token}, jwt_expiry(token)
+            )
+        raise AuthorizationError(
+            "send either a long-lived token (domain, access_token) or a private integration's "
+            "authorization code (domain, client_id, client_secret, redirect_uri, code)"
+        )
+
+    def disconnected_account(self, params: Mapping[str, str]) -> str | None:
+        client_id, account_id = params.get("client_uuid", ""), params.get("account_id", "")
+        secret = self.settings.client_secret.get_secret_value()
+        if not (client_id and account_id and secret) or client_id != self.settings.client_id:
+            return None
+        expected = hmac.new(
+            secret.encode(), f"{client_id}|{account_id}".encode(), hashlib.sha256
+        ).hexdigest()
+        return account_id if hmac.compare_digest(params.get("signature", ""), expected) else None
+
+    def _base_or_refuse(self, domain: str) -> str:
+        try:
+            return api_base_url(domain, self.settings.extra_hosts)
+        except HostNotAllowed as exc:
+            raise AuthorizationError(f"{exc}; nothing was sent to it") from None
+
+    async def _exchange(
+        self, domain: str, code: str, integration: Mapping[str, str]
+    ) -> NewConnection:
+        base = self._base_or_refuse(domain)
+        async with oauth_client(self.settings, integration) as client:
+            try:
+                token = await client.fetch_token(
+                    f"{base}{TOKEN_PATH}", grant_type="authorization_code", code=code
+                )
+            except OAuthError as exc:
+                raise AuthorizationError(
+                    f"amoCRM refused the authorization code ({exc.description}); connect again"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise AuthorizationError(
+                    f"amoCRM could not be reached ({type(exc).__name__})"
+                ) from None
+        account = await self._account(base, token["access_token"])
+        secrets = {
+            "access_token": token["access_token"],
+            "refresh_token": token["refresh_token"],
+            **integration,
+        }
+        return self._new_connection(domain, account, secrets, token_expiry(token))
+
+    async def _account(self, base: str, access_token: str) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=15) as http:
+            try:
+                response = await http.get(
+                    f"{base}/api/v4/account", headers={"Authorization": f"Bearer {access_token}"}
+                )
+            except httpx.HTTPError as exc:
+                raise AuthorizationError(
+                    f"amoCRM could not be reached ({type(exc).__name__})"
+                ) from None
+        if response.status_code != 200:
+            raise AuthorizationError(
+                f"amoCRM did not let the token read the account (HTTP {response.status_code})"
+            )
+        account: dict[str, Any] = response.json()
+        return account
+
+    @staticmethod
+    def _new_connection(
+        domain: str,
+        account: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        expires_at: datetime | None,
+    ) -> NewConnection:
+        return NewConnection(
+            account_ref=str(account["id"]),
+            name=f"amoCRM: {account.get('name', account['id'])}",
+            secrets=secrets,
+            details={
+                "domain": domain.lower(),
+                "account_id": account["id"],
+                "subdomain": account.get("subdomain"),
+                "account_name": account.get("name"),
+            },
+            expires_at=expires_at,
+        )
+
+    # ---- keeping tokens alive ---------------------------------------------------------
 
     async def refresh(
         self, secrets: Mapping[str, Any], details: Mapping[str, Any]

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 class AmoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JUNCTION_AMOCRM_", extra="ignore", frozen=True)
 
+    # amoCRM's consent page (Kommo: https://www.kommo.com/oauth).
+    consent_url: str = "https://www.amocrm.ru/oauth"
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
     redirect_uri: str = ""

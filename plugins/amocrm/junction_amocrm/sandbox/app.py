@@ -240,6 +240,11 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
         client_id = body.get("client_id", state.demo_integration.client_id)
         return state.issue_tokens(account_id, client_id, float(body.get("expires_in", 86400)))
 
+    @app.post("/_sandbox/accounts/{account_id}/codes")
+    async def issue_code(account_id: int, body: dict[str, Any]) -> dict[str, str]:
+        """An authorization code, as a private integration's settings page shows one."""
+        return {"code": state.issue_code(account_id, body["client_id"])}
+
     @app.post("/_sandbox/accounts/{account_id}/long-lived-token")
     async def long_lived(account_id: int, body: dict[str, Any]) -> dict[str, str]:
         return {

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ CALLER = Path(__file__).with_name("amo_caller.py")
 
 
 @pytest.fixture
-async def database_url(databases: Databases) -> AsyncIterator[str]:
+async def database_url(databases: Databases) -> str:
     return await databases.create_migrated()
 
 
@@ -89,11 +89,12 @@ async def _start_callers(
         )
         for _ in range(count)
     ]
-    wait_for(
-        lambda: int(redis_client.get(spec["ready_key"]) or 0) == count,
-        timeout=60,
-        what="both callers to be ready",
-    )
+
+    def ready() -> bool:
+        value: Any = redis_client.get(spec["ready_key"])
+        return int(value or 0) == count
+
+    wait_for(ready, timeout=60, what="both callers to be ready")
     sandbox.post("/_sandbox/stats/reset")
     redis_client.set(spec["go_key"], 1, ex=120)
     return callers

@@ -1,0 +1,133 @@
+"""Connecting outside systems: consent flow, pasted credentials, disconnect callbacks.
+
+The routes are the same for every provider; what is specific to one (amoCRM …) is
+behind the provider's methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from junction.api.deps import CallerDep, RuntimeDep, SessionDep
+from junction.api.errors import ApiError
+from junction.audit.models import ActorType
+from junction.connections import service
+from junction.connections.oauth_state import OAuthStates, StateError
+from junction.connections.schemas import AuthorizationStart, ConnectionOut, Disconnected
+from junction.plugins.interfaces import AuthorizationError, ConnectionProvider
+from junction.runtime import Runtime
+from junction.tenancy.models import Role
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["connections"])
+
+MANAGERS = (Role.owner, Role.admin)
+
+
+def _provider(runtime: Runtime, name: str) -> ConnectionProvider:
+    provider = runtime.registry.providers.get(name)
+    if provider is None:
+        raise ApiError(404, "not_found", f"no connection provider is named {name!r}")
+    return provider
+
+
+def _states(runtime: Runtime) -> OAuthStates:
+    return OAuthStates(runtime.queue.redis, runtime.settings.secret_keys())
+
+
+def _require_manager(role: Role) -> None:
+    if role not in MANAGERS:
+        raise ApiError(403, "forbidden", "connecting needs an owner's or admin's key")
+
+
+@router.get("/api/connections", operation_id="connections-list")
+async def list_connections(caller: CallerDep, session: SessionDep) -> list[ConnectionOut]:
+    """The tenant's connections and their status."""
+    return [ConnectionOut.model_validate(row) for row in await service.list_connections(session)]
+
+
+@router.post("/api/connections/{provider}/authorize", operation_id="connections-authorize")
+async def authorize(provider: str, caller: CallerDep, runtime: RuntimeDep) -> AuthorizationStart:
+    """Start connecting: the URL of the provider's consent page, with a single-use state."""
+    _require_manager(caller.role)
+    chosen = _provider(runtime, provider)
+    state = await _states(runtime).issue(caller.tenant_id, provider)
+    try:
+        return AuthorizationStart(authorization_url=chosen.authorization_url(state))
+    except AuthorizationError as exc:
+        raise ApiError(400, "not_supported", str(exc)) from None
+
+
+@router.get(
+    "/connections/{provider}/callback", operation_id="connections-callback", status_code=201
+)
+async def callback(
+    provider: str, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> ConnectionOut:
+    """Where the provider's consent page sends the browser back."""
+    chosen = _provider(runtime, provider)
+    params = dict(request.query_params)
+    try:
+        state = await _states(runtime).consume(params.get("state", ""), provider)
+    except StateError as exc:
+        raise ApiError(400, "invalid_state", str(exc), field="state") from None
+    try:
+        new = await chosen.complete_authorization(params)
+    except AuthorizationError as exc:
+        raise ApiError(400, "authorization_failed", str(exc)) from None
+    connection = await service.save_connection(
+        session,
+        runtime.secretbox,
+        state.tenant_id,
+        provider,
+        new,
+        actor_type=ActorType.user,
+        actor_id=None,
+    )
+    log.info("tenant %s connected %s account %s", state.tenant_id, provider, new.account_ref)
+    return ConnectionOut.model_validate(connection)
+
+
+@router.post(
+    "/api/connections/{provider}/credentials", operation_id="connections-paste", status_code=201
+)
+async def paste_credentials(
+    provider: str,
+    fields: dict[str, Any],
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> ConnectionOut:
+    """Connect with pasted credentials (a long-lived token …), checked before saving."""
+    _require_manager(caller.role)
+    chosen = _provider(runtime, provider)
+    try:
+        new = await chosen.connect_with_credentials(fields)
+    except AuthorizationError as exc:
+        raise ApiError(400, "authorization_failed", str(exc)) from None
+    connection = await service.save_connection(
+        session,
+        runtime.secretbox,
+        caller.tenant_id,
+        provider,
+        new,
+        actor_type=ActorType.api_key,
+        actor_id=str(caller.api_key_id),
+    )
+    return ConnectionOut.model_validate(connection)
+
+
+@router.get("/connections/{provider}/disconnect", operation_id="connections-disconnect")
+async def disconnect(
+    provider: str, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Disconnected:
+    """The provider tells Junction an account removed the integration."""
+    chosen = _provider(runtime, provider)
+    account_ref = chosen.disconnected_account(dict(request.query_params))
+    if account_ref is None:
+        raise ApiError(401, "bad_signature", "the disconnect call is not signed by the provider")
+    return Disconnected(revoked=await service.revoke_account(session, provider, account_ref))

@@ -1,0 +1,34 @@
+"""What the connections API returns: never a secret."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from junction.connections.models import ConnectionStatus
+
+
+class ConnectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    provider: str
+    name: str
+    account_ref: str
+    status: ConnectionStatus
+    details: dict[str, Any]
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthorizationStart(BaseModel):
+    # Send the tenant's browser here; it comes back to the callback.
+    authorization_url: str
+
+
+class Disconnected(BaseModel):
+    revoked: int
