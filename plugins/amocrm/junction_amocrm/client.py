@@ -100,6 +100,8 @@ class AmoClient:
         self._owns_http = http is None
         self._log = log
         self._sleep = sleep
+        # Lowered after a 504 (the batch was too heavy); later batches stay under it.
+        self.batch_cap = MAX_BATCH
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -327,12 +329,20 @@ class AmoClient:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch size must be between 1 and {MAX_BATCH}")
         results: list[dict[str, Any]] = []
-        for start in range(0, len(items), batch_size):
-            body = await self.request(
-                method, path, json_body=list(items[start : start + batch_size])
-            )
+        start = 0
+        while start < len(items):
+            size = min(batch_size, self.batch_cap)
+            try:
+                body = await self.request(method, path, json_body=list(items[start : start + size]))
+            except AmoUncertainWrite as exc:
+                if exc.status == 504:
+                    # Whether this batch was written is unknown: the caller decides. Later
+                    # batches are sent smaller.
+                    self.batch_cap = max(1, size // 2)
+                raise
             if body:
                 results.extend(body.get("_embedded", {}).get(key, []))
+            start += size
         return results
 
     async def create_leads(

@@ -14,8 +14,10 @@ from junction.plugins.interfaces import AttemptLog
 from junction_amocrm.client import AmoClient
 from junction_amocrm.errors import (
     AmoBatchTooLarge,
+    AmoForbidden,
     AmoPaymentRequired,
     AmoUnauthorized,
+    AmoUncertainWrite,
     AmoValidationError,
 )
 from junction_amocrm.ratelimit import AccountRateLimiter
@@ -266,3 +268,46 @@ async def test_calls_are_logged_without_tokens(client: AmoClient, tokens: Issued
     assert entry["message"] == "amoCRM GET /api/v4/account → 200"
     assert entry["data"]["status"] == 200
     assert tokens.token not in str(client._log.entries)
+
+
+@pytest.fixture
+def restore_limits(sandbox: httpx.Client) -> Iterator[None]:
+    yield
+    sandbox.patch(
+        "/_sandbox/options",
+        json={
+            "gateway_timeout_above": 0,
+            "rate_limit": 7,
+            "block_after_excess": 50,
+            "block_seconds": 30,
+        },
+    )
+
+
+@pytest.mark.usefixtures("restore_limits")
+async def test_after_a_504_writes_are_not_resent_and_later_batches_are_smaller(
+    client: AmoClient, sandbox: httpx.Client, account_id: int
+) -> None:
+    sandbox.patch("/_sandbox/options", json={"gateway_timeout_above": 20})
+    with pytest.raises(AmoUncertainWrite, match="may or may not have been made"):
+        await client.create_leads([{"name": f"Heavy {n}"} for n in range(30)], batch_size=30)
+    assert client.batch_cap == 15
+    created = await client.create_leads([{"name": f"Light {n}"} for n in range(40)], batch_size=50)
+    assert len(created) == 40
+    assert len(sandbox.get(f"/_sandbox/accounts/{account_id}").json()["leads"]) == 40
+
+
+@pytest.mark.usefixtures("restore_limits")
+async def test_repeated_excess_blocks_the_account_with_403(
+    sandbox_url: str, sandbox: httpx.Client, tokens: IssuedTokens
+) -> None:
+    sandbox.patch(
+        "/_sandbox/options", json={"rate_limit": 1, "block_after_excess": 3, "block_seconds": 5}
+    )
+    headers = {"Authorization": f"Bearer {tokens.token}"}
+    statuses = [sandbox.get("/api/v4/account", headers=headers).status_code for _ in range(6)]
+    assert statuses[:4] == [200, 429, 429, 429]
+    assert statuses[4:] == [403, 403]
+    async with AmoClient(sandbox_url, tokens, NoLimit()) as amo:
+        with pytest.raises(AmoForbidden, match="blocked after too many requests"):
+            await amo.account()

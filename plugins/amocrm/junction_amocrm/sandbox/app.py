@@ -33,6 +33,8 @@ class SandboxOptions:
     # Repeated excess blocks the account with 403 for a while.
     block_after_excess: int = 50
     block_seconds: float = 30.0
+    # Writes of more entities than this time out at the gateway (504); 0: never.
+    gateway_timeout_above: int = 0
 
 
 def _max_in_window(times: list[float], window: float = 1.0) -> int:

@@ -189,11 +189,13 @@ def new_contact(
     return contact
 
 
-def _batch(body: Any) -> list[dict[str, Any]] | Response:
+def _batch(body: Any, heavy_above: int = 0) -> list[dict[str, Any]] | Response:
     if not isinstance(body, list):
         return problem(400, "Bad Request", "Request body must be an array")
     if len(body) > MAX_BATCH:
         return problem(422, "Unprocessable Entity", "Limit 250 per page")
+    if heavy_above and len(body) > heavy_above:
+        return problem(504, "Gateway Timeout", "Gateway Timeout")
     return body
 
 
@@ -274,7 +276,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         if isinstance(batch, Response):
             return batch
         errors = ValidationFailed()
@@ -407,7 +409,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         if isinstance(batch, Response):
             return batch
         errors = ValidationFailed()
@@ -469,7 +471,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         if isinstance(batch, Response):
             return batch
         return await _update(account, batch)
@@ -545,7 +547,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         return batch if isinstance(batch, Response) else await _add_notes(account, batch, None)
 
     @app.post("/api/v4/leads/{lead_id}/notes")
@@ -553,7 +555,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         return batch if isinstance(batch, Response) else await _add_notes(account, batch, lead_id)
 
     @app.get("/api/v4/leads/{lead_id}/notes")
@@ -609,7 +611,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         catalog = _catalog(account, catalog_id)
         if catalog is None:
             return problem(404, "Not Found", "Catalog not found")
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         if isinstance(batch, Response):
             return batch
         errors = ValidationFailed()
@@ -712,7 +714,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         return batch if isinstance(batch, Response) else await _link(account, batch, None)
 
     @app.post("/api/v4/leads/{lead_id}/link")
@@ -720,7 +722,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         if isinstance(account, Response):
             return account
-        batch = _batch(await request.json())
+        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
         return batch if isinstance(batch, Response) else await _link(account, batch, lead_id)
 
     @app.get("/api/v4/leads/{lead_id}/links")
