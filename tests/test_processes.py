@@ -167,6 +167,8 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
         curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST"))
         key = re.search(r"API key:\s+(\S+)", printed)
         assert key is not None
+        # Every plugin's sandbox runs, and its provider is connected through consent.
+        assert "Connected:    amoCRM: Sandbox Shop (sandbox at http://127.0.0.1:" in printed
         posted = subprocess.run(
             curl + " -s -w '\\n%{http_code}'",
             shell=True,

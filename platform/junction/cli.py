@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,7 +28,6 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="api-keys")
 
 DEMO_MANIFEST = Path("tenants/demo.yaml")
-READY_TIMEOUT_SECONDS = 60.0
 
 
 def _settings() -> Settings:
@@ -99,6 +92,9 @@ def sandbox(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
     demo: Annotated[bool, typer.Option(help="Approve consent screens by themselves.")] = False,
+    junction_url: Annotated[
+        str, typer.Option(help="Junction's public URL, for redirect URIs.")
+    ] = "http://127.0.0.1:8000",
 ) -> None:
     """Serve a plugin's local stand-in for an outside system."""
     import uvicorn
@@ -113,7 +109,8 @@ def sandbox(
         known = ", ".join(sorted(registry.sandboxes)) or "none"
         typer.echo(f"no sandbox named {name!r}; available: {known}", err=True)
         raise typer.Exit(2)
-    application = chosen.create_app(SandboxConfig(base_url=f"http://{host}:{port}", demo=demo))
+    config = SandboxConfig(base_url=f"http://{host}:{port}", demo=demo, junction_url=junction_url)
+    application = chosen.create_app(config)
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
@@ -183,28 +180,22 @@ def _hook_url(settings: Settings, token: str) -> str:
 
 
 async def _apply(settings: Settings, path: Path) -> AppliedTenant:
-    from junction.runtime import open_provisioning
-    from junction.tenancy.manifest import ManifestError, apply_manifest, load_manifest
+    from junction.tenancy.manifest import ManifestError
+    from junction.tenancy.provisioning import apply_manifest_file
 
     try:
-        manifest = load_manifest(path)
-        async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
-            return await apply_manifest(session, manifest, tools.registry, tools.secretbox)
+        return await apply_manifest_file(settings, path)
     except ManifestError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
 
 
-async def _issue_key(
-    settings: Settings, slug: str, name: str, role: Role, *, replace: bool = False
-) -> str:
-    from junction.runtime import open_provisioning
-    from junction.tenancy.service import UnknownTenantError, issue_api_key, tenant_by_slug
+async def _issue_key(settings: Settings, slug: str, name: str, role: Role) -> str:
+    from junction.tenancy.provisioning import create_api_key
+    from junction.tenancy.service import UnknownTenantError
 
     try:
-        async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
-            tenant = await tenant_by_slug(session, slug)
-            return await issue_api_key(session, tenant, name, role, replace=replace)
+        return await create_api_key(settings, slug, name, role)
     except UnknownTenantError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -216,113 +207,15 @@ def demo(
     port: Annotated[int, typer.Option()] = 8000,
     manifest: Annotated[Path, typer.Option(help="The demo tenant's manifest.")] = DEMO_MANIFEST,
 ) -> None:
-    """Run everything on this machine: migrate, embedded Redis, API, worker, demo tenant."""
-    from junction.db import migrate as migrations
-    from junction.embedded_redis import EmbeddedRedis
+    """Run everything on this machine: migrate, embedded Redis, sandboxes, API, worker."""
+    from junction.demo import DemoError, run_demo
 
     os.environ.setdefault("JUNCTION_PUBLIC_BASE_URL", f"http://{host}:{port}")
-    settings = _settings()
-    if not _port_is_free(host, port):
-        typer.echo(f"{host}:{port} is already in use; pick another with --port", err=True)
-        raise typer.Exit(1)
-    migrations.upgrade(settings.resolved_database_url)
-    embedded = None
-    redis_url = settings.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(settings.var_dir)
-        redis_url = embedded.start()
-    children: list[subprocess.Popen[bytes]] = []
     try:
-        applied = asyncio.run(_apply(settings, manifest))
-        key = asyncio.run(
-            _issue_key(settings, applied.tenant.slug, "demo", Role.viewer, replace=True)
-        )
-        env = {**os.environ, "JUNCTION_REDIS_URL": redis_url}
-        # This same interpreter runs the API and the worker as its children.
-        command = [sys.executable, "-m", "junction"]
-        api_args = [*command, "api", "--host", host, "--port", str(port)]
-        children.append(subprocess.Popen(api_args, env=env))  # noqa: S603
-        children.append(subprocess.Popen([*command, "worker"], env=env))  # noqa: S603
-        base = f"http://{host}:{port}"
-        _wait_ready(base, children)
-        token = next(iter(applied.endpoint_tokens.values()))
-        _print_demo(base, _hook_url(settings, token), key)
-        _wait_for_children(children)
-    finally:
-        _stop(children)
-        if embedded is not None:
-            embedded.stop()
-
-
-def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
-            typer.echo("a Junction process exited during start-up; see the log above", err=True)
-            raise typer.Exit(1)
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    typer.echo(f"the API did not become ready at {base}/readyz", err=True)
-    raise typer.Exit(1)
-
-
-def _print_demo(base: str, hook_url: str, key: str) -> None:
-    body = '{"order_id": "1001", "customer_id": "42", "total": "99.50"}'
-    typer.echo(
-        "\nJunction is running.\n"
-        f"  API:          {base}  (docs at {base}/docs)\n"
-        f"  Webhook URL:  {hook_url}\n"
-        f"  API key:      {key}\n\n"
-        "Send an order:\n"
-        f"  curl -X POST {shlex.quote(hook_url)} -H 'Content-Type: application/json' "
-        f"-H 'Idempotency-Key: 1001' -d {shlex.quote(body)}\n\n"
-        "Then read the events:\n"
-        f"  curl -H {shlex.quote('Authorization: Bearer ' + key)} {base}/api/events\n\n"
-        "Press Ctrl-C to stop.\n"
-    )
-
-
-def _wait_for_children(children: list[subprocess.Popen[bytes]]) -> None:
-    stop = False
-
-    def _request_stop(_signum: int, _frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _request_stop)
-    try:
-        while not stop and all(child.poll() is None for child in children):
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        run_demo(_settings(), host, port, manifest)
+    except DemoError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

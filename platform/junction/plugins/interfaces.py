@@ -154,6 +154,12 @@ class SandboxConfig:
     base_url: str
     # Demo mode: consent screens approve themselves.
     demo: bool = False
+    # Junction's public base URL, for the redirect URIs the sandbox's integration knows.
+    junction_url: str = "http://127.0.0.1:8000"
+
+
+def _no_environment(_config: SandboxConfig) -> dict[str, str]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,10 @@ class Sandbox:
     title: str
     # Builds the ASGI application serving the sandbox.
     create_app: Callable[[SandboxConfig], Any]
+    # The connection provider it stands in for; the demo connects it by itself.
+    provider: str | None = None
+    # JUNCTION_* variables that point Junction's processes at the sandbox.
+    environment: Callable[[SandboxConfig], dict[str, str]] = _no_environment
 
 
 LogLevel = Literal["debug", "info", "warning", "error"]

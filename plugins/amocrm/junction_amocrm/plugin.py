@@ -30,13 +30,38 @@ def junction_connection_providers() -> list[ConnectionProvider]:
     return [AmoProvider()]
 
 
+def _callback_url(config: SandboxConfig) -> str:
+    return f"{config.junction_url.rstrip('/')}/connections/amocrm/callback"
+
+
 def _sandbox_app(config: SandboxConfig) -> Any:
     from junction_amocrm.sandbox.app import SandboxOptions, create_app
     from junction_amocrm.sandbox.state import SandboxState
 
-    return create_app(SandboxState(config.base_url), SandboxOptions(auto_approve=config.demo))
+    state = SandboxState(config.base_url, redirect_uri=_callback_url(config))
+    return create_app(state, SandboxOptions(auto_approve=config.demo))
+
+
+def _sandbox_environment(config: SandboxConfig) -> dict[str, str]:
+    from junction_amocrm.sandbox.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    return {
+        "JUNCTION_AMOCRM_CLIENT_ID": DEMO_CLIENT_ID,
+        "JUNCTION_AMOCRM_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "JUNCTION_AMOCRM_REDIRECT_URI": _callback_url(config),
+        "JUNCTION_AMOCRM_CONSENT_URL": f"{config.base_url}/oauth",
+        "JUNCTION_AMOCRM_EXTRA_HOSTS": config.base_url,
+    }
 
 
 @hookimpl
 def junction_sandboxes() -> list[Sandbox]:
-    return [Sandbox(name="amocrm", title="amoCRM API v4 sandbox", create_app=_sandbox_app)]
+    return [
+        Sandbox(
+            name="amocrm",
+            title="amoCRM API v4 sandbox",
+            create_app=_sandbox_app,
+            provider="amocrm",
+            environment=_sandbox_environment,
+        )
+    ]

@@ -224,6 +224,8 @@ async def test_a_long_lived_token_can_be_pasted(
     )
     assert pasted.status_code == 201, pasted.text
     assert pasted.json()["account_ref"] == str(account_id)
+    # amoCRM's long-lived tokens are JWTs: their `exp` becomes the connection's expiry.
+    assert pasted.json()["expires_at"] is not None
     dead = await api.post(
         "/api/connections/amocrm/credentials", json={"domain": domain, "access_token": "dead"}
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import secrets
 import time
 from collections import deque
@@ -10,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACCESS_TOKEN_SECONDS = 86400
+DEMO_CLIENT_ID = "sandbox-client-id"
+DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's public demo value
 CODE_SECONDS = 20 * 60
 
 
@@ -77,7 +81,11 @@ def _field(
 class SandboxState:
     """Everything the sandbox knows. One demo integration and account exist from the start."""
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8765") -> None:
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8765",
+        redirect_uri: str = "http://127.0.0.1:8000/connections/amocrm/callback",
+    ) -> None:
         self.base_url = base_url
         self.ids = itertools.count(1_000_001)
         self.integrations: dict[str, Integration] = {}
@@ -88,9 +96,7 @@ class SandboxState:
         self.long_lived: dict[str, Grant] = {}
         self.refreshes = 0
         self.demo_integration = self.add_integration(
-            "sandbox-client-id",
-            "sandbox-client-secret",
-            "http://127.0.0.1:8000/connections/amocrm/callback",
+            DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, redirect_uri
         )
         self.demo_account = self.add_account("sandbox", "Sandbox Shop")
 
@@ -269,7 +275,19 @@ class SandboxState:
         }
 
     def issue_long_lived(self, account_id: int, lifetime: float) -> str:
-        token = "sandbox_llt_" + secrets.token_urlsafe(32)
+        """A JWT-shaped token (amoCRM's are JWTs) whose `exp` says when it dies."""
+
+        def part(data: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+        claims = {
+            "aud": "long-lived",
+            "jti": secrets.token_hex(8),
+            "exp": int(time.time() + lifetime),
+            "account_id": account_id,
+            "api_domain": self.host,
+        }
+        token = f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
         self.long_lived[token] = Grant(account_id, "long-lived", time.time() + lifetime)
         return token
 

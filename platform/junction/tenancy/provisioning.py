@@ -1,0 +1,27 @@
+"""Provisioning from the command line: manifests and API keys, each in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from junction.runtime import open_provisioning
+from junction.settings import Settings
+from junction.tenancy.manifest import AppliedTenant, apply_manifest, load_manifest
+from junction.tenancy.models import Role
+from junction.tenancy.service import issue_api_key, tenant_by_slug
+
+
+async def apply_manifest_file(settings: Settings, path: Path) -> AppliedTenant:
+    """Raises `ManifestError` with what is wrong; nothing is saved then."""
+    manifest = load_manifest(path)
+    async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
+        return await apply_manifest(session, manifest, tools.registry, tools.secretbox)
+
+
+async def create_api_key(
+    settings: Settings, slug: str, name: str, role: Role, *, replace: bool = False
+) -> str:
+    """The new key, shown only now. Raises `UnknownTenantError`."""
+    async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
+        tenant = await tenant_by_slug(session, slug)
+        return await issue_api_key(session, tenant, name, role, replace=replace)
