@@ -37,7 +37,9 @@ def _amocrm_errors(response: httpx.Response) -> httpx.Response:
         except ValueError:
             body = {}
         hint = body.get("hint") or body.get("detail") or f"HTTP {response.status_code}"
-        error = "invalid_grant" if response.status_code in (400, 401) else "server_error"
+        error = {400: "invalid_grant", 401: "invalid_grant", 404: "not_found"}.get(
+            response.status_code, "server_error"
+        )
         raise OAuthError(error=error, description=str(hint))
     return response
 
@@ -62,16 +64,21 @@ def token_expiry(token: Mapping[str, Any]) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=int(token.get("expires_in", 86400)))
 
 
-def jwt_expiry(token: str) -> datetime | None:
-    """The `exp` of a JWT, read without verifying it (only to know when to warn)."""
+def jwt_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims, read without verifying it: only to know when it expires and where
+    the account's API lives, never to trust anything."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, UnicodeDecodeError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    exp = jwt_claims(token).get("exp")
     return datetime.fromtimestamp(exp, UTC) if isinstance(exp, (int, float)) else None
 
 
@@ -246,24 +253,63 @@ class AmoProvider(ConnectionProvider):
     ) -> RefreshedCredentials:
         if not secrets.get("refresh_token"):
             raise CredentialsRejected("this amoCRM token cannot be renewed; paste a new one")
+        domain = str(details["domain"])
         try:
-            base = self.base_url(details)
-        except HostNotAllowed as exc:
-            raise CredentialsRejected(str(exc)) from None
-        async with oauth_client(self.settings, secrets) as client:
-            try:
-                token = await client.refresh_token(
-                    f"{base}{TOKEN_PATH}", refresh_token=secrets["refresh_token"]
-                )
-            except OAuthError as exc:
-                if exc.error == "invalid_grant":
-                    raise CredentialsRejected(
-                        f"amoCRM refused the refresh token ({exc.description}); reconnect amoCRM"
-                    ) from None
+            token = await self._refresh_at(domain, secrets)
+        except OAuthError as exc:
+            if exc.error not in ("invalid_grant", "not_found"):
                 raise
+            # A renamed account answers on a new domain: amoCRM says which one.
+            moved_to = await self._current_domain(secrets)
+            if moved_to is None or moved_to == domain:
+                raise CredentialsRejected(
+                    f"amoCRM refused the refresh token ({exc.description}); reconnect amoCRM"
+                ) from None
+            try:
+                token = await self._refresh_at(moved_to, secrets)
+            except OAuthError as retry_exc:
+                raise CredentialsRejected(
+                    f"amoCRM refused the refresh token ({retry_exc.description}); reconnect amoCRM"
+                ) from None
+            domain = moved_to
         renewed = {
             **secrets,
             "access_token": token["access_token"],
             "refresh_token": token["refresh_token"],
         }
-        return RefreshedCredentials(secrets=renewed, expires_at=token_expiry(token))
+        return RefreshedCredentials(
+            secrets=renewed, expires_at=token_expiry(token), details={"domain": domain}
+        )
+
+    async def _refresh_at(self, domain: str, secrets: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            base = api_base_url(domain, self.settings.extra_hosts)
+        except HostNotAllowed as exc:
+            raise CredentialsRejected(str(exc)) from None
+        async with oauth_client(self.settings, secrets) as client:
+            token: dict[str, Any] = await client.refresh_token(
+                f"{base}{TOKEN_PATH}", refresh_token=secrets["refresh_token"]
+            )
+        return token
+
+    async def _current_domain(self, secrets: Mapping[str, Any]) -> str | None:
+        """The account's current domain, asked of the API host named in the token."""
+        api_domain = jwt_claims(str(secrets.get("access_token", ""))).get("api_domain")
+        if not api_domain:
+            return None
+        try:
+            base = api_base_url(str(api_domain), self.settings.extra_hosts)
+        except HostNotAllowed:
+            return None
+        async with httpx.AsyncClient(timeout=15) as http:
+            try:
+                response = await http.get(
+                    f"{base}/oauth2/account/current/subdomain",
+                    headers={"X-Refresh-Token": str(secrets["refresh_token"])},
+                )
+            except httpx.HTTPError:
+                return None
+        if response.status_code != 200:
+            return None
+        domain = response.json().get("domain")
+        return str(domain).lower() if domain else None

@@ -193,3 +193,33 @@ async def test_the_secret_goes_only_to_amocrm_hosts(
     provider = sandbox_provider(sandbox, sandbox_url)
     with pytest.raises(CredentialsRejected, match="is not an amoCRM account domain"):
         await provider.refresh({"refresh_token": "r"}, {"domain": "evil.example.com"})
+
+
+async def test_a_renamed_account_is_found_on_its_new_domain(
+    committed: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    sandbox: httpx.Client,
+    sandbox_url: str,
+    account_id: int,
+) -> None:
+    # Both names reach the sandbox; it tells them apart by the Host header.
+    new_base = sandbox_url.replace("127.0.0.1", "localhost")
+    new_host = new_base.split("://", 1)[1]
+    integration = sandbox.get("/_sandbox/integration").json()
+    provider = AmoProvider(
+        AmoSettings(
+            client_id=integration["client_id"],
+            client_secret=integration["client_secret"],
+            redirect_uri=integration["redirect_uri"],
+            extra_hosts=[sandbox_url, new_base],
+        )
+    )
+    connection = await connect(committed, sandbox, account_id, expires_in=timedelta(seconds=-5))
+    sandbox.patch(
+        f"/_sandbox/accounts/{account_id}", json={"host": new_host, "subdomain": "renamed"}
+    )
+    credentials = credentials_for(connection, committed, redis, provider)
+    current = await credentials.current()
+    assert current.details["domain"] == new_host
+    assert (await credentials.load()).details["domain"] == new_host
+    assert current.version == 1

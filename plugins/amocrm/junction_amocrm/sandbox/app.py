@@ -131,11 +131,31 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
             refresh = state.refresh_tokens.get(str(body.get("refresh_token", "")))
             if refresh is None or refresh.spent or refresh.client_id != integration.client_id:
                 return oauth_problem(401, "Token has been revoked", "Refresh token is invalid")
+            moved_to = state.accounts[refresh.account_id].host
+            if moved_to is not None and request.headers.get("host") != moved_to:
+                # A renamed account no longer answers on its old domain.
+                return oauth_problem(401, "Account not found on this domain", "Unauthorized")
             refresh.spent = True
             state.refreshes += 1
             return JSONResponse(state.issue_tokens(refresh.account_id, integration.client_id))
         return oauth_problem(
             400, "Unsupported grant type", f"grant_type {grant_type!r} is not supported"
+        )
+
+    @app.get("/oauth2/account/current/subdomain")
+    async def current_subdomain(request: Request) -> Response:
+        refresh = state.refresh_tokens.get(request.headers.get("x-refresh-token", ""))
+        if refresh is None or refresh.spent:
+            return oauth_problem(401, "Token has been revoked", "Refresh token is invalid")
+        account = state.accounts[refresh.account_id]
+        domain = account.host or state.host
+        return JSONResponse(
+            {
+                "id": account.id,
+                "subdomain": account.subdomain,
+                "domain": domain,
+                "top_level_domain": domain.rsplit(".", 1)[-1],
+            }
         )
 
     # ---- API v4: authentication and limits --------------------------------------------
@@ -220,7 +240,11 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
         account = state.accounts[account_id]
         if "paid" in body:
             account.paid = bool(body["paid"])
-        return {"id": account.id, "paid": account.paid}
+        if "host" in body:
+            # Renaming: the account's OAuth answers only on the new host from now on.
+            account.host = body["host"]
+            account.subdomain = body.get("subdomain", account.subdomain)
+        return {"id": account.id, "paid": account.paid, "host": account.host}
 
     @app.post("/_sandbox/accounts/{account_id}/contacts")
     async def seed_contact(account_id: int, body: dict[str, Any]) -> dict[str, Any]:

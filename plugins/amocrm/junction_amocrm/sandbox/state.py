@@ -60,6 +60,8 @@ class Account:
     rejected_429: int = 0
     excess_times: deque[float] = field(default_factory=deque)
     blocked_until: float = 0.0
+    # After a rename the account answers OAuth only on this host (None: on any).
+    host: str | None = None
 
 
 def _field(
@@ -259,10 +261,27 @@ class SandboxState:
         self.codes[code] = Grant(account_id, client_id, time.time() + CODE_SECONDS)
         return code
 
+    def jwt(self, claims: dict[str, Any]) -> str:
+        """A JWT-shaped token, as amoCRM's access tokens are (the signature is not real)."""
+
+        def part(data: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+        return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
+
+    def _claims(self, audience: str, account_id: int, lifetime: float) -> dict[str, Any]:
+        return {
+            "aud": audience,
+            "jti": secrets.token_hex(8),
+            "exp": int(time.time() + lifetime),
+            "account_id": account_id,
+            "api_domain": self.host,
+        }
+
     def issue_tokens(
         self, account_id: int, client_id: str, lifetime: float = ACCESS_TOKEN_SECONDS
     ) -> dict[str, Any]:
-        access = "sandbox_at_" + secrets.token_urlsafe(32)
+        access = self.jwt(self._claims(client_id, account_id, lifetime))
         refresh = "def502" + secrets.token_hex(48)
         self.access_tokens[access] = Grant(account_id, client_id, time.time() + lifetime)
         self.refresh_tokens[refresh] = RefreshGrant(account_id, client_id)
@@ -275,19 +294,7 @@ class SandboxState:
         }
 
     def issue_long_lived(self, account_id: int, lifetime: float) -> str:
-        """A JWT-shaped token (amoCRM's are JWTs) whose `exp` says when it dies."""
-
-        def part(data: dict[str, Any]) -> str:
-            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-        claims = {
-            "aud": "long-lived",
-            "jti": secrets.token_hex(8),
-            "exp": int(time.time() + lifetime),
-            "account_id": account_id,
-            "api_domain": self.host,
-        }
-        token = f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
+        token = self.jwt(self._claims("long-lived", account_id, lifetime))
         self.long_lived[token] = Grant(account_id, "long-lived", time.time() + lifetime)
         return token
 
