@@ -131,7 +131,6 @@ def main() -> None:
             "tenant_id": str(connection.tenant_id),
             "connection_id": str(connection.id),
             "sandbox_url": sandbox_url,
-            "account_key": f"bench-{run}",
             "ready_key": f"bench:{run}:ready",
             "go_key": f"bench:{run}:go",
             "seconds": SECONDS,

@@ -276,3 +276,47 @@ async def test_a_retry_is_queued_for_its_time(runtime: Runtime, session: AsyncSe
     assert job.job_id == job_id(event.id, 1)
     assert job.score is not None
     assert abs((job.score / 1000) - stored.next_attempt_at.timestamp()) < 0.01
+
+
+async def test_a_connection_needing_a_person_pauses_the_event(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    redis_url: str,
+) -> None:
+    from junction.connections.credentials import NeedsReauth
+    from junction.plugins import hookimpl
+    from junction.plugins.interfaces import EventContext, Integration, PluginInfo
+
+    class Blocked(Integration):
+        async def process_event(self, event: EventContext) -> dict[str, object] | None:
+            raise NeedsReauth("the amoCRM connection needs to be reconnected")
+
+    class BlockedPlugin:
+        @hookimpl
+        def junction_plugin(self) -> PluginInfo:
+            return PluginInfo(name="blocked", title="Blocked", version="1")
+
+        @hookimpl
+        def junction_integration(self) -> Integration:
+            return Blocked()
+
+    registry = build_registry(extra_plugins=[("blocked", BlockedPlugin())])
+    runtime = await open_runtime(
+        settings, registry=registry, sessionmaker=sessionmaker, redis_url=redis_url
+    )
+    try:
+        installation = PluginInstallationFactory(plugin="blocked")
+        event = EventFactory(endpoint=InboundEndpointFactory(installation=installation))
+        await session.commit()
+        assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.paused
+        # Paused events are not swept back in: they wait for the cause to be fixed.
+        assert await sweep_due_events(runtime) == 0
+    finally:
+        await runtime.close()
+    stored = await _reload(session, event)
+    assert stored.status is EventStatus.paused
+    assert stored.last_error == "the amoCRM connection needs to be reconnected"
+    assert stored.finished_at is None
+    [attempt] = await _attempts(session, event)
+    assert attempt.outcome is AttemptOutcome.paused

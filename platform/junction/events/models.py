@@ -34,6 +34,8 @@ class AttemptOutcome(StrEnum):
     done = "done"
     retrying = "retrying"
     failed = "failed"
+    # Stopped by a cause outside the event (credentials need a person …).
+    paused = "paused"
 
 
 class Event(IdMixin, TenantScoped, Base):

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.connections.credentials import NeedsReauth
 from junction.db.base import utcnow
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import DUE_STATUSES, AttemptOutcome, Event, EventAttempt, EventStatus
@@ -115,7 +116,7 @@ async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event
 
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
-    if not isinstance(exc, (PermanentError, _Retry)):
+    if not isinstance(exc, (PermanentError, _Retry, NeedsReauth)):
         text = f"{type(exc).__name__}: {text}"
     return text[:MAX_ERROR_LENGTH]
 
@@ -157,6 +158,9 @@ async def process_event(
             outcome = AttemptOutcome.done
         except PermanentError as exc:
             outcome, error = AttemptOutcome.failed, _describe(exc)
+        except NeedsReauth as exc:
+            # Not the event's fault: it waits, unfailed, until the connection is fixed.
+            outcome, error = AttemptOutcome.paused, _describe(exc)
         except Exception as exc:  # noqa: BLE001 - any plugin failure is recorded, not raised
             error = _describe(exc)
             outcome = AttemptOutcome.retrying
@@ -193,7 +197,7 @@ async def _finish(
         values.update(result=result, finished_at=now)
     elif status is EventStatus.failed:
         values["finished_at"] = now
-    else:
+    elif status is EventStatus.retrying:
         values["next_attempt_at"] = next_attempt_at
 
     fenced = await session.execute(

@@ -15,20 +15,20 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from junction.connections.credentials import AccessTokens, ConnectionCredentials
+from junction.connections.credentials import ConnectionCredentials
 from junction.db.session import create_engine, create_sessionmaker
 from junction.secretbox import SecretBox
-from junction_amocrm.client import AmoClient
+from junction_amocrm.connection import open_client
 from junction_amocrm.errors import AmoError
 from junction_amocrm.provider import AmoProvider
-from junction_amocrm.ratelimit import AccountRateLimiter
 from junction_amocrm.settings import AmoSettings
 
 
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
     engine = create_engine(spec["database_url"])
     redis = Redis.from_url(spec["redis_url"])
-    provider = AmoProvider(AmoSettings(**spec["amocrm"]))
+    settings = AmoSettings(**spec["amocrm"])
+    provider = AmoProvider(settings)
     credentials = ConnectionCredentials(
         create_sessionmaker(engine),
         redis,
@@ -37,13 +37,12 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
         uuid.UUID(spec["tenant_id"]),
         uuid.UUID(spec["connection_id"]),
     )
-    limiter = AccountRateLimiter(redis, spec["account_key"])
     await redis.incr(spec["ready_key"])
     while not await redis.exists(spec["go_key"]):
         await asyncio.sleep(0.005)
     statuses: list[str] = []
     started = time.monotonic()
-    async with AmoClient(spec["sandbox_url"], AccessTokens(credentials), limiter) as amo:
+    async with await open_client(credentials, redis, settings=settings) as amo:
         deadline = started + spec.get("seconds", 0)
         calls = 0
         while calls < spec.get("calls", 1) or time.monotonic() < deadline:

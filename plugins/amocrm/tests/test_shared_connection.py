@@ -68,7 +68,6 @@ async def _start_callers(
         "tenant_id": str(connection.tenant_id),
         "connection_id": str(connection.id),
         "sandbox_url": sandbox_url,
-        "account_key": f"test-{run}",
         "ready_key": f"test:{run}:ready",
         "go_key": f"test:{run}:go",
         "amocrm": {
