@@ -18,10 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -81,6 +79,7 @@ async def _overhead_ms() -> float:
 
 
 def main() -> None:
+    import amo_caller
     import redis as redis_sync
     import test_refresh
 
@@ -122,25 +121,15 @@ def main() -> None:
             )
         )
         asyncio.run(engine.dispose())
-        integration = sandbox.get("/_sandbox/integration").json()
-        run = uuid.uuid4().hex
-        spec: dict[str, Any] = {
-            "database_url": database_url,
-            "redis_url": redis_url,
-            "secret_key": TEST_SECRET_KEY,
-            "tenant_id": str(connection.tenant_id),
-            "connection_id": str(connection.id),
-            "sandbox_url": sandbox_url,
-            "ready_key": f"bench:{run}:ready",
-            "go_key": f"bench:{run}:go",
-            "seconds": SECONDS,
-            "amocrm": {
-                "client_id": integration["client_id"],
-                "client_secret": integration["client_secret"],
-                "redirect_uri": integration["redirect_uri"],
-                "extra_hosts": [sandbox_url],
-            },
-        }
+        spec = amo_caller.caller_spec(
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=TEST_SECRET_KEY,
+            connection=connection,
+            sandbox_url=sandbox_url,
+            integration=sandbox.get("/_sandbox/integration").json(),
+            seconds=SECONDS,
+        )
         callers = [
             subprocess.Popen(
                 [sys.executable, str(TESTS / "amo_caller.py"), json.dumps(spec)],

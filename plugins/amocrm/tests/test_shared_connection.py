@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -59,25 +58,15 @@ async def _start_callers(
         )
     finally:
         await engine.dispose()
-    integration = sandbox.get("/_sandbox/integration").json()
-    run = uuid.uuid4().hex
-    spec = {
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "secret_key": TEST_SECRET_KEY,
-        "tenant_id": str(connection.tenant_id),
-        "connection_id": str(connection.id),
-        "sandbox_url": sandbox_url,
-        "ready_key": f"test:{run}:ready",
-        "go_key": f"test:{run}:go",
-        "amocrm": {
-            "client_id": integration["client_id"],
-            "client_secret": integration["client_secret"],
-            "redirect_uri": integration["redirect_uri"],
-            "extra_hosts": [sandbox_url],
-        },
+    spec = __import__("amo_caller").caller_spec(
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=TEST_SECRET_KEY,
+        connection=connection,
+        sandbox_url=sandbox_url,
+        integration=sandbox.get("/_sandbox/integration").json(),
         **extra,
-    }
+    )
     callers = [
         subprocess.Popen(
             [sys.executable, str(CALLER), json.dumps(spec)],

@@ -17,6 +17,7 @@ from junction_amocrm.sandbox import entities
 from junction_amocrm.sandbox.problems import (
     FORBIDDEN_HTML,
     TOO_MANY_HTML,
+    Refusal,
     html,
     oauth_problem,
     problem,
@@ -160,16 +161,17 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
 
     # ---- API v4: authentication and limits --------------------------------------------
 
-    def authenticate(request: Request) -> Account | Response:
+    def authenticate(request: Request) -> Account:
+        """The request's account; raises `Refusal` with amoCRM's answer otherwise."""
         header = request.headers.get("authorization", "")
         token = header.removeprefix("Bearer ").strip()
         grant = state.access_tokens.get(token) or state.long_lived.get(token)
         if grant is None or grant.expires_at < time.time():
-            return problem(401, "Unauthorized", "Unauthorized")
+            raise Refusal(problem(401, "Unauthorized", "Unauthorized"))
         account = state.accounts[grant.account_id]
         now = time.monotonic()
         if now < account.blocked_until:
-            return html(403, FORBIDDEN_HTML)
+            raise Refusal(html(403, FORBIDDEN_HTML))
         while account.accepted and account.accepted[0] <= now - 1.0:
             account.accepted.popleft()
         if len(account.accepted) >= options.rate_limit:
@@ -180,15 +182,20 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
             if len(account.excess_times) >= options.block_after_excess:
                 account.blocked_until = now + options.block_seconds
             if options.html_429:
-                return html(429, TOO_MANY_HTML)
-            return problem(429, "Too Many Requests", "Too Many Requests", retry_after=1)
+                raise Refusal(html(429, TOO_MANY_HTML))
+            raise Refusal(problem(429, "Too Many Requests", "Too Many Requests", retry_after=1))
         account.accepted.append(now)
         account.all_accepted.append(now)
         if not account.paid:
-            return problem(402, "Payment Required", "The account's paid period has ended")
+            raise Refusal(problem(402, "Payment Required", "The account's paid period has ended"))
         return account
 
     app.state.authenticate = authenticate
+
+    @app.exception_handler(Refusal)
+    async def refused(_request: Request, exc: Refusal) -> Response:
+        return exc.response
+
     entities.install(app, state)
 
     # ---- inspection API ---------------------------------------------------------------

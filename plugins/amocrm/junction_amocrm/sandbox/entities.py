@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from junction_amocrm.sandbox.problems import ValidationFailed, problem
+from junction_amocrm.sandbox.problems import Refusal, ValidationFailed, problem
 from junction_amocrm.sandbox.state import Account, SandboxState
 
 HAL = "application/hal+json"
@@ -189,26 +189,27 @@ def new_contact(
     return contact
 
 
-def _batch(body: Any, heavy_above: int = 0) -> list[dict[str, Any]] | Response:
+def _batch(body: Any, heavy_above: int = 0) -> list[dict[str, Any]]:
     if not isinstance(body, list):
-        return problem(400, "Bad Request", "Request body must be an array")
+        raise Refusal(problem(400, "Bad Request", "Request body must be an array"))
     if len(body) > MAX_BATCH:
-        return problem(422, "Unprocessable Entity", "Limit 250 per page")
+        raise Refusal(problem(422, "Unprocessable Entity", "Limit 250 per page"))
     if heavy_above and len(body) > heavy_above:
-        return problem(504, "Gateway Timeout", "Gateway Timeout")
+        raise Refusal(problem(504, "Gateway Timeout", "Gateway Timeout"))
     return body
 
 
 def install(app: FastAPI, state: SandboxState) -> None:
-    def account_of(request: Request) -> Account | Response:
-        result: Account | Response = app.state.authenticate(request)
-        return result
+    def account_of(request: Request) -> Account:
+        account: Account = app.state.authenticate(request)
+        return account
+
+    async def read_batch(request: Request) -> list[dict[str, Any]]:
+        return _batch(await request.json(), app.state.options.gateway_timeout_above)
 
     @app.get("/api/v4/account")
     async def account_info(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return hal(
             {
                 "id": account.id,
@@ -226,15 +227,11 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.get("/api/v4/users")
     async def users(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return _paged(request, "users", account.users)
 
     @app.get("/api/v4/leads/pipelines")
     async def pipelines(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return hal(
             {"_total_items": len(account.pipelines), "_embedded": {"pipelines": account.pipelines}}
         )
@@ -242,22 +239,16 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.get("/api/v4/leads/custom_fields")
     async def lead_fields(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return _paged(request, "custom_fields", account.lead_fields, MAX_FIELDS_PAGE)
 
     @app.get("/api/v4/contacts/custom_fields")
     async def contact_fields(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return _paged(request, "custom_fields", account.contact_fields, MAX_FIELDS_PAGE)
 
     @app.get("/api/v4/contacts")
     async def contacts(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         query = request.query_params.get("query")
         found = [c for c in account.contacts.values() if not query or _matches(query, c)]
         return _paged(request, "contacts", found)
@@ -265,8 +256,6 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.get("/api/v4/contacts/{contact_id}")
     async def contact(contact_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         if contact_id not in account.contacts:
             return Response(status_code=204)
         return hal(account.contacts[contact_id])
@@ -274,11 +263,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.post("/api/v4/contacts")
     async def create_contacts(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        if isinstance(batch, Response):
-            return batch
+        batch = await read_batch(request)
         errors = ValidationFailed()
         created = []
         for index, body in enumerate(batch):
@@ -407,11 +392,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.post("/api/v4/leads")
     async def create_leads(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        if isinstance(batch, Response):
-            return batch
+        batch = await read_batch(request)
         errors = ValidationFailed()
         leads = [
             (
@@ -469,25 +450,17 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.patch("/api/v4/leads")
     async def update_leads(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        if isinstance(batch, Response):
-            return batch
+        batch = await read_batch(request)
         return await _update(account, batch)
 
     @app.patch("/api/v4/leads/{lead_id}")
     async def update_lead(lead_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return await _update(account, [{**(await request.json()), "id": lead_id}])
 
     @app.get("/api/v4/leads/{lead_id}")
     async def lead(lead_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         found = account.leads.get(lead_id)
         if found is None:
             return Response(status_code=204)
@@ -545,24 +518,18 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.post("/api/v4/leads/notes")
     async def add_notes(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        return batch if isinstance(batch, Response) else await _add_notes(account, batch, None)
+        batch = await read_batch(request)
+        return await _add_notes(account, batch, None)
 
     @app.post("/api/v4/leads/{lead_id}/notes")
     async def add_lead_notes(lead_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        return batch if isinstance(batch, Response) else await _add_notes(account, batch, lead_id)
+        batch = await read_batch(request)
+        return await _add_notes(account, batch, lead_id)
 
     @app.get("/api/v4/leads/{lead_id}/notes")
     async def lead_notes(lead_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return _paged(
             request, "notes", [n for n in account.notes.values() if n["entity_id"] == lead_id]
         )
@@ -570,8 +537,6 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.get("/api/v4/catalogs")
     async def catalogs(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         listed = [{k: v for k, v in c.items() if k != "_embedded"} for c in account.catalogs]
         return _paged(request, "catalogs", listed)
 
@@ -581,8 +546,6 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.get("/api/v4/catalogs/{catalog_id}/custom_fields")
     async def catalog_fields(catalog_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         catalog = _catalog(account, catalog_id)
         if catalog is None:
             return problem(404, "Not Found", "Catalog not found")
@@ -593,8 +556,6 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.get("/api/v4/catalogs/{catalog_id}/elements")
     async def elements(catalog_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         query = request.query_params.get("query")
         found = [
             e
@@ -606,14 +567,10 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.post("/api/v4/catalogs/{catalog_id}/elements")
     async def create_elements(catalog_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         catalog = _catalog(account, catalog_id)
         if catalog is None:
             return problem(404, "Not Found", "Catalog not found")
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        if isinstance(batch, Response):
-            return batch
+        batch = await read_batch(request)
         errors = ValidationFailed()
         created: list[dict[str, Any]] = []
         for index, body in enumerate(batch):
@@ -712,24 +669,18 @@ def install(app: FastAPI, state: SandboxState) -> None:
     @app.post("/api/v4/leads/link")
     async def link(request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        return batch if isinstance(batch, Response) else await _link(account, batch, None)
+        batch = await read_batch(request)
+        return await _link(account, batch, None)
 
     @app.post("/api/v4/leads/{lead_id}/link")
     async def link_lead(lead_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
-        batch = _batch(await request.json(), app.state.options.gateway_timeout_above)
-        return batch if isinstance(batch, Response) else await _link(account, batch, lead_id)
+        batch = await read_batch(request)
+        return await _link(account, batch, lead_id)
 
     @app.get("/api/v4/leads/{lead_id}/links")
     async def lead_links(lead_id: int, request: Request) -> Response:
         account = account_of(request)
-        if isinstance(account, Response):
-            return account
         return _paged(
             request, "links", [link for link in account.links if link["entity_id"] == lead_id]
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 PROBLEM_TYPE = "application/problem+json"
@@ -30,6 +31,14 @@ def oauth_problem(status: int, hint: str, detail: str) -> JSONResponse:
         "detail": detail,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)
+
+
+class Refusal(Exception):
+    """amoCRM's answer refusing a request, raised from anywhere in a route."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 class ValidationFailed(Exception):
