@@ -141,7 +141,7 @@ def test_retries_then_dead_letter_through_real_processes(junction: Junction) -> 
     ]
     dead = _event(junction, auth, doomed)
     assert dead["attempts"] == 3
-    assert dead["last_error"].startswith("gave up after 3 attempts")
+    assert dead["last_error"].startswith("gave up after 3 failed attempts")
 
 
 def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:

@@ -9,12 +9,16 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from junction.connections.credentials import NeedsReauth
+from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import AttemptOutcome, Event, EventAttempt, EventStatus
 from junction.events.processing import process_event
 from junction.events.queueing import job_id
-from junction.events.sweeper import sweep_due_events
+from junction.events.sweeper import resume_paused_events, sweep_due_events
+from junction.plugins import hookimpl
+from junction.plugins.interfaces import EventContext, Integration, PluginInfo
 from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
@@ -112,7 +116,7 @@ async def test_after_the_last_retry_the_event_is_a_dead_letter(
     stored = await _reload(session, event)
     assert stored.status is EventStatus.failed
     assert stored.last_error is not None
-    assert stored.last_error.startswith("gave up after 3 attempts; last error: RuntimeError")
+    assert stored.last_error.startswith("gave up after 3 failed attempts; last error: RuntimeError")
     assert await process_event(runtime, event.tenant_id, event.id) is None
 
 
@@ -278,45 +282,77 @@ async def test_a_retry_is_queued_for_its_time(runtime: Runtime, session: AsyncSe
     assert abs((job.score / 1000) - stored.next_attempt_at.timestamp()) < 0.01
 
 
-async def test_a_connection_needing_a_person_pauses_the_event(
+class _PausingPlugin:
+    """Its first attempt finds the connection needing a person; later ones succeed."""
+
+    def __init__(self, connection_id: uuid.UUID) -> None:
+        self.connection_id = connection_id
+
+    @hookimpl
+    def junction_plugin(self) -> PluginInfo:
+        return PluginInfo(name="blocked", title="Blocked", version="1")
+
+    @hookimpl
+    def junction_integration(self) -> Integration:
+        connection_id = self.connection_id
+
+        class Blocked(Integration):
+            async def process_event(self, event: EventContext) -> dict[str, object] | None:
+                if event.attempt == 1:
+                    raise NeedsReauth(
+                        "the amoCRM connection needs to be reconnected", connection_id
+                    )
+                return {"ok": True}
+
+        return Blocked()
+
+
+async def test_a_connection_needing_a_person_pauses_the_event_until_it_is_fixed(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     redis_url: str,
 ) -> None:
-    from junction.connections.credentials import NeedsReauth
-    from junction.plugins import hookimpl
-    from junction.plugins.interfaces import EventContext, Integration, PluginInfo
-
-    class Blocked(Integration):
-        async def process_event(self, event: EventContext) -> dict[str, object] | None:
-            raise NeedsReauth("the amoCRM connection needs to be reconnected")
-
-    class BlockedPlugin:
-        @hookimpl
-        def junction_plugin(self) -> PluginInfo:
-            return PluginInfo(name="blocked", title="Blocked", version="1")
-
-        @hookimpl
-        def junction_integration(self) -> Integration:
-            return Blocked()
-
-    registry = build_registry(extra_plugins=[("blocked", BlockedPlugin())])
+    installation = PluginInstallationFactory(plugin="blocked")
+    connection = Connection(
+        id=uuid.uuid4(),
+        tenant=installation.tenant,
+        provider="amocrm",
+        name="amoCRM",
+        account_ref="1",
+        secrets_encrypted="x",
+        details={},
+        status=ConnectionStatus.needs_reauth,
+    )
+    session.add(connection)
+    event = EventFactory(endpoint=InboundEndpointFactory(installation=installation))
+    await session.commit()
+    registry = build_registry(extra_plugins=[("blocked", _PausingPlugin(connection.id))])
     runtime = await open_runtime(
         settings, registry=registry, sessionmaker=sessionmaker, redis_url=redis_url
     )
     try:
-        installation = PluginInstallationFactory(plugin="blocked")
-        event = EventFactory(endpoint=InboundEndpointFactory(installation=installation))
-        await session.commit()
         assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.paused
-        # Paused events are not swept back in: they wait for the cause to be fixed.
+        stored = await _reload(session, event)
+        assert stored.status is EventStatus.paused
+        assert stored.paused_connection_id == connection.id
+        assert stored.last_error == "the amoCRM connection needs to be reconnected"
+        assert stored.finished_at is None
+        # Still broken: nothing resumes, nothing is swept.
+        assert await resume_paused_events(runtime) == 0
         assert await sweep_due_events(runtime) == 0
+        # Reconnected: the event comes back by itself and completes.
+        with cross_tenant(session, "test: fix the connection"):
+            await session.execute(
+                update(Connection)
+                .where(Connection.id == connection.id)
+                .values(status=ConnectionStatus.healthy)
+            )
+        await session.commit()
+        assert await resume_paused_events(runtime) == 1
+        assert await sweep_due_events(runtime) == 1
+        assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
     finally:
         await runtime.close()
-    stored = await _reload(session, event)
-    assert stored.status is EventStatus.paused
-    assert stored.last_error == "the amoCRM connection needs to be reconnected"
-    assert stored.finished_at is None
-    [attempt] = await _attempts(session, event)
-    assert attempt.outcome is AttemptOutcome.paused
+    outcomes = [a.outcome for a in await _attempts(session, event)]
+    assert outcomes == [AttemptOutcome.paused, AttemptOutcome.done]

@@ -29,7 +29,14 @@ LOCK_SECONDS = 60.0
 
 
 class NeedsReauth(Exception):
-    """The connection's credentials were refused for good; a person must reconnect."""
+    """The connection's credentials were refused for good; a person must reconnect.
+
+    Work that raises it is paused until the connection is healthy again.
+    """
+
+    def __init__(self, message: str, connection_id: uuid.UUID | None = None) -> None:
+        super().__init__(message)
+        self.connection_id = connection_id
 
 
 class ConnectionGone(Exception):
@@ -92,7 +99,10 @@ class ConnectionCredentials:
         """Usable credentials, refreshed first when they are about to expire."""
         credentials = await self.load()
         if credentials.status in (ConnectionStatus.needs_reauth, ConnectionStatus.revoked):
-            raise NeedsReauth(f"the {self._provider.title} connection needs to be reconnected")
+            raise NeedsReauth(
+                f"the {self._provider.title} connection needs to be reconnected",
+                self._connection_id,
+            )
         if self._expiring(credentials) and self._provider.can_refresh:
             credentials = await self.refresh(credentials.version)
         return credentials
@@ -110,12 +120,14 @@ class ConnectionCredentials:
                 return credentials
             if not self._provider.can_refresh:
                 await self._mark(ConnectionStatus.needs_reauth)
-                raise NeedsReauth(f"the {self._provider.title} credentials were refused")
+                raise NeedsReauth(
+                    f"the {self._provider.title} credentials were refused", self._connection_id
+                )
             try:
                 renewed = await self._provider.refresh(credentials.secrets, credentials.details)
             except CredentialsRejected as exc:
                 await self._mark(ConnectionStatus.needs_reauth)
-                raise NeedsReauth(str(exc)) from None
+                raise NeedsReauth(str(exc), self._connection_id) from None
             details = {**credentials.details, **(renewed.details or {})}
             values = {
                 "secrets_encrypted": self._secretbox.encrypt_json(dict(renewed.secrets)),

@@ -65,6 +65,11 @@ class Event(IdMixin, TenantScoped, Base):
     locked_until: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # While `paused`: the connection whose credentials need a person; when it is healthy
+    # again the sweeper resumes the event.
+    paused_connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="SET NULL"), index=True
+    )
     result: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.connections.credentials import NeedsReauth
@@ -134,6 +134,7 @@ async def process_event(
         number = attempt.number
 
         attempt_log = AttemptLog()
+        paused_on: uuid.UUID | None = None
         outcome: AttemptOutcome
         result: dict[str, Any] | None = None
         error: str | None = None
@@ -161,13 +162,16 @@ async def process_event(
         except NeedsReauth as exc:
             # Not the event's fault: it waits, unfailed, until the connection is fixed.
             outcome, error = AttemptOutcome.paused, _describe(exc)
+            paused_on = exc.connection_id
         except Exception as exc:  # noqa: BLE001 - any plugin failure is recorded, not raised
             error = _describe(exc)
             outcome = AttemptOutcome.retrying
             if not isinstance(exc, _Retry):
                 log.warning("event %s attempt %d failed: %s", event_id, number, error)
 
-        return await _finish(session, runtime, event, attempt, attempt_log, outcome, result, error)
+        return await _finish(
+            session, runtime, event, attempt, attempt_log, outcome, result, error, paused_on
+        )
 
 
 async def _finish(
@@ -179,15 +183,32 @@ async def _finish(
     outcome: AttemptOutcome,
     result: dict[str, Any] | None,
     error: str | None,
+    paused_on: uuid.UUID | None,
 ) -> EventStatus:
     now = utcnow()
-    values: dict[str, Any] = {"locked_until": None, "updated_at": now}
+    values: dict[str, Any] = {
+        "locked_until": None,
+        "updated_at": now,
+        "paused_connection_id": paused_on,
+    }
     next_attempt_at = None
     if outcome is AttemptOutcome.retrying:
-        delay = retry_delay(runtime.settings.retry_schedule_seconds, attempt.number)
+        # Paused attempts were not the event's failures: only failures use up retries.
+        failures = 1 + (
+            await session.scalar(
+                select(func.count())
+                .select_from(EventAttempt)
+                .where(
+                    EventAttempt.event_id == event.id,
+                    EventAttempt.outcome == AttemptOutcome.retrying,
+                )
+            )
+            or 0
+        )
+        delay = retry_delay(runtime.settings.retry_schedule_seconds, failures)
         if delay is None:
             outcome = AttemptOutcome.failed
-            error = f"gave up after {attempt.number} attempts; last error: {error}"
+            error = f"gave up after {failures} failed attempts; last error: {error}"
         else:
             next_attempt_at = now + delay
     status = EventStatus(outcome.value)

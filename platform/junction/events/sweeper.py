@@ -9,14 +9,40 @@ event.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
+from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
 from junction.events.models import DUE_STATUSES, Event, EventStatus
 from junction.runtime import Runtime
 
 SWEEP_BATCH = 1000
+RESUMABLE = (ConnectionStatus.healthy, ConnectionStatus.expiring)
+
+
+async def resume_paused_events(runtime: Runtime) -> int:
+    """Make due again every event paused by a connection that is healthy now."""
+    now = utcnow()
+    async with runtime.sessionmaker() as session:
+        with cross_tenant(session, "sweeper: resume paused events"):
+            healthy = select(Connection.id).where(Connection.status.in_(RESUMABLE))
+            result = await session.execute(
+                update(Event)
+                .where(
+                    Event.status == EventStatus.paused,
+                    Event.paused_connection_id.in_(healthy.scalar_subquery()),
+                )
+                .values(
+                    status=EventStatus.retrying,
+                    next_attempt_at=now,
+                    paused_connection_id=None,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def sweep_due_events(runtime: Runtime) -> int:

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from junction.events.processing import process_event as run_event
-from junction.events.sweeper import sweep_due_events
+from junction.events.sweeper import resume_paused_events, sweep_due_events
 from junction.runtime import Runtime
 
 
@@ -21,4 +21,6 @@ async def process_event(ctx: dict[str, Any], tenant_id: str, event_id: str) -> s
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    return await sweep_due_events(_runtime(ctx))
+    runtime = _runtime(ctx)
+    await resume_paused_events(runtime)
+    return await sweep_due_events(runtime)
