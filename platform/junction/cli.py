@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +16,7 @@ from junction.settings import Settings, SettingsError, load_settings
 from junction.tenancy.models import Role
 
 if TYPE_CHECKING:
+    from junction.events.replay import ReplayFilter
     from junction.tenancy.manifest import AppliedTenant
 
 app = typer.Typer(
@@ -23,9 +27,11 @@ plugins_app = typer.Typer(
 )
 tenants_app = typer.Typer(no_args_is_help=True, help="Tenants as code (YAML manifests).")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for programs.")
+events_app = typer.Typer(no_args_is_help=True, help="A tenant's events.")
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="api-keys")
+app.add_typer(events_app, name="events")
 
 DEMO_MANIFEST = Path("tenants/demo.yaml")
 
@@ -173,6 +179,69 @@ def api_keys_create(
         raise typer.Exit(2) from None
     settings = _settings()
     typer.echo(asyncio.run(_issue_key(settings, tenant, name, chosen)))
+
+
+@events_app.command("replay")
+def events_replay(
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    event: Annotated[list[str] | None, typer.Option(help="An event id; repeat for more.")] = None,
+    status: Annotated[str | None, typer.Option(help="done, failed or paused.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Received at or after (UTC).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Received before (UTC).")] = None,
+) -> None:
+    """Run finished, failed or paused events again, with a progress bar."""
+    from junction.events.models import EventStatus
+    from junction.events.replay import REPLAYABLE, ReplayFilter
+
+    chosen_status = None
+    if status is not None:
+        try:
+            chosen_status = EventStatus(status)
+        except ValueError:
+            chosen_status = None
+        if chosen_status not in REPLAYABLE:
+            typer.echo("--status must be one of: done, failed, paused", err=True)
+            raise typer.Exit(2)
+    try:
+        event_ids = tuple(uuid.UUID(value) for value in event or [])
+    except ValueError:
+        typer.echo("--event must be an event id (a UUID)", err=True)
+        raise typer.Exit(2) from None
+    chosen = ReplayFilter(
+        status=chosen_status,
+        received_after=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
+        received_before=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+        event_ids=event_ids,
+    )
+    replayed = asyncio.run(_replay(_settings(), tenant, chosen))
+    typer.echo(f"replayed {replayed} event{'s' if replayed != 1 else ''}")
+
+
+async def _replay(settings: Settings, slug: str, chosen: ReplayFilter) -> int:
+    from junction.audit.models import ActorType
+    from junction.db.tenancy import scope_to_tenant
+    from junction.events.replay import count_replayable, record_replay, replay
+    from junction.runtime import open_runtime
+    from junction.tenancy.service import UnknownTenantError, tenant_by_slug
+
+    runtime = await open_runtime(settings)
+    try:
+        async with runtime.sessionmaker() as session:
+            try:
+                tenant = await tenant_by_slug(session, slug)
+            except UnknownTenantError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(2) from None
+            scope_to_tenant(session, tenant.id)
+            total = await count_replayable(session, chosen)
+            with typer.progressbar(length=total, label="replaying", file=sys.stderr) as bar:
+                count = await replay(session, runtime.queue, chosen, progress=bar.update)
+            await record_replay(
+                session, tenant.id, chosen, count, actor_type=ActorType.system, actor_id="cli"
+            )
+            return count
+    finally:
+        await runtime.close()
 
 
 def _hook_url(settings: Settings, token: str) -> str:

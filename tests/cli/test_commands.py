@@ -79,3 +79,57 @@ def test_a_bad_manifest_is_refused_with_what_is_wrong(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "slug: String should match pattern" in result.stderr
+
+
+async def test_events_replay_replays_the_filtered_events(
+    databases: Databases, redis_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from junction.db.session import create_engine, create_sessionmaker
+    from junction.db.tenancy import scope_to_tenant
+    from junction.events.models import Event, EventStatus
+    from junction.tenancy.models import Tenant
+
+    url = await databases.create_migrated()
+    env = {
+        "JUNCTION_DATABASE_URL": url,
+        "JUNCTION_VAR_DIR": str(tmp_path),
+        "JUNCTION_REDIS_URL": redis_url,
+    }
+    assert run_junction("tenants", "apply", "tenants/demo.yaml", env=env).returncode == 0
+    engine = create_engine(url)
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with sessionmaker() as session:
+            tenant = await session.scalar(select(Tenant).where(Tenant.slug == "demo"))
+            assert tenant is not None
+            scope_to_tenant(session, tenant.id)
+            for n in range(3):
+                session.add(
+                    Event(
+                        tenant_id=tenant.id,
+                        idempotency_key=f"f{n}",
+                        payload={},
+                        status=EventStatus.failed,
+                    )
+                )
+            session.add(
+                Event(tenant_id=tenant.id, idempotency_key="d", payload={}, status=EventStatus.done)
+            )
+            await session.commit()
+        result = run_junction("events", "replay", "--tenant", "demo", "--status", "failed", env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "replayed 3 events"
+        assert "replaying" in result.stderr
+        async with sessionmaker() as session:
+            scope_to_tenant(session, tenant.id)
+            statuses = sorted(e.status.value for e in (await session.scalars(select(Event))).all())
+        assert statuses == ["done", "received", "received", "received"]
+        bad = run_junction(
+            "events", "replay", "--tenant", "demo", "--status", "processing", env=env
+        )
+        assert bad.returncode == 2
+        assert "--status must be one of: done, failed, paused" in bad.stderr
+    finally:
+        await engine.dispose()

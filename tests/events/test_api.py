@@ -6,12 +6,16 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.audit.models import AuditEntry
 from junction.db.base import utcnow
-from junction.events.models import EventStatus
+from junction.db.tenancy import cross_tenant
+from junction.events.models import Event, EventStatus
 from junction.events.processing import process_event
 from junction.runtime import Runtime
+from junction.tenancy.models import Role
 from tests.factories import ApiKeyFactory, EventFactory, InboundEndpointFactory, TenantFactory
 
 KEY = "jk_apitest_" + "k" * 43
@@ -117,3 +121,86 @@ async def test_missing_wrong_and_revoked_keys_are_refused(
     assert wrong.json()["error"]["message"] == "the API key is not valid"
     revoked = await client.get("/api/events", headers=_auth())
     assert revoked.status_code == 401
+
+
+ADMIN = "jk_apiadmin_" + "m" * 43
+
+
+async def test_list_filters_by_endpoint_time_and_key(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    first = InboundEndpointFactory()
+    second = InboundEndpointFactory(
+        installation__tenant=first.installation.tenant, installation__plugin="other"
+    )
+    ApiKeyFactory(tenant=first.installation.tenant, key=KEY)
+    start = utcnow()
+    early = EventFactory(endpoint=first, received_at=start, idempotency_key="src:order-A-17")
+    late = EventFactory(
+        endpoint=first, received_at=start + timedelta(hours=1), idempotency_key="src:order-B"
+    )
+    other = EventFactory(endpoint=second, received_at=start, idempotency_key="src:order-A-18")
+    await session.commit()
+
+    async def ids(**params: str) -> set[str]:
+        body = (await client.get("/api/events", params=params, headers=_auth())).json()
+        return {item["id"] for item in body["items"]}
+
+    assert await ids(endpoint_id=str(first.id)) == {str(early.id), str(late.id)}
+    after = (start + timedelta(minutes=30)).isoformat()
+    assert await ids(received_after=after) == {str(late.id)}
+    assert await ids(received_before=after) == {str(early.id), str(other.id)}
+    assert await ids(key="order-A") == {str(early.id), str(other.id)}
+    assert await ids(key="%") == set()
+
+
+async def test_one_failed_event_is_replayed_and_audited(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    endpoint = InboundEndpointFactory()
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=ADMIN, role=Role.admin)
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=KEY)
+    event = EventFactory(endpoint=endpoint, payload={"echo_fail": "permanent"})
+    await session.commit()
+    await process_event(runtime, event.tenant_id, event.id)
+
+    viewer = await client.post(f"/api/events/{event.id}/replay", headers=_auth())
+    assert viewer.status_code == 403
+    response = await client.post(f"/api/events/{event.id}/replay", headers=_auth(ADMIN))
+    assert response.status_code == 202
+    assert response.json() == {"replayed": 1}
+    detail = (await client.get(f"/api/events/{event.id}", headers=_auth())).json()
+    assert detail["status"] == "received"
+    assert detail["last_error"] is None
+    assert len(detail["attempt_log"]) == 1  # the first attempt's log stays readable
+    again = await client.post(f"/api/events/{event.id}/replay", headers=_auth(ADMIN))
+    assert again.status_code == 409
+    assert again.json()["error"]["message"] == "the event is received; it is still on its way"
+    with cross_tenant(session, "test: audit"):
+        [entry] = (await session.scalars(select(AuditEntry))).all()
+    assert entry.action == "events.replayed"
+    assert entry.diff["count"]["to"] == 1
+
+
+async def test_every_matching_event_is_replayed(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = InboundEndpointFactory()
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=ADMIN, role=Role.admin)
+    failed = EventFactory.create_batch(3, endpoint=endpoint, status=EventStatus.failed)
+    EventFactory.create_batch(2, endpoint=endpoint, status=EventStatus.done)
+    EventFactory(endpoint=endpoint, status=EventStatus.retrying)
+    await session.commit()
+    response = await client.post(
+        "/api/events/replay", json={"status": "failed"}, headers=_auth(ADMIN)
+    )
+    assert response.json() == {"replayed": 3}
+    everything = await client.post("/api/events/replay", json={}, headers=_auth(ADMIN))
+    # The three are on their way again; the two done ones replay; the retrying one is left.
+    assert everything.json() == {"replayed": 2}
+    session.expunge_all()
+    with cross_tenant(session, "test: statuses"):
+        statuses = {e.id: e.status for e in (await session.scalars(select(Event))).all()}
+    assert all(statuses[e.id] is EventStatus.received for e in failed)
+    bad = await client.post("/api/events/replay", json={"status": "lost"}, headers=_auth(ADMIN))
+    assert bad.status_code == 422

@@ -69,3 +69,16 @@ async def get_caller(request: Request, session: SessionDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+MANAGER_ROLES = (Role.owner, Role.admin)
+
+
+async def require_manager(caller: CallerDep) -> Caller:
+    if caller.role not in MANAGER_ROLES:
+        raise ApiError(403, "forbidden", "this needs an owner's or an admin's key")
+    return caller
+
+
+# A caller allowed to change the tenant's set-up (connections, replays …).
+ManagerDep = Annotated[Caller, Depends(require_manager)]

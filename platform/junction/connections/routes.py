@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from junction.api.deps import CallerDep, RuntimeDep, SessionDep
+from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit.models import ActorType
 from junction.connections import service
@@ -19,13 +19,10 @@ from junction.connections.oauth_state import OAuthStates, StateError
 from junction.connections.schemas import AuthorizationStart, ConnectionOut, Disconnected
 from junction.plugins.interfaces import AuthorizationError, ConnectionProvider
 from junction.runtime import Runtime
-from junction.tenancy.models import Role
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["connections"])
-
-MANAGERS = (Role.owner, Role.admin)
 
 
 def _provider(runtime: Runtime, name: str) -> ConnectionProvider:
@@ -39,11 +36,6 @@ def _states(runtime: Runtime) -> OAuthStates:
     return OAuthStates(runtime.queue.redis, runtime.settings.secret_keys())
 
 
-def _require_manager(role: Role) -> None:
-    if role not in MANAGERS:
-        raise ApiError(403, "forbidden", "connecting needs an owner's or admin's key")
-
-
 @router.get("/api/connections", operation_id="connections-list")
 async def list_connections(caller: CallerDep, session: SessionDep) -> list[ConnectionOut]:
     """The tenant's connections and their status."""
@@ -51,9 +43,8 @@ async def list_connections(caller: CallerDep, session: SessionDep) -> list[Conne
 
 
 @router.post("/api/connections/{provider}/authorize", operation_id="connections-authorize")
-async def authorize(provider: str, caller: CallerDep, runtime: RuntimeDep) -> AuthorizationStart:
+async def authorize(provider: str, caller: ManagerDep, runtime: RuntimeDep) -> AuthorizationStart:
     """Start connecting: the URL of the provider's consent page, with a single-use state."""
-    _require_manager(caller.role)
     chosen = _provider(runtime, provider)
     state = await _states(runtime).issue(caller.tenant_id, provider)
     try:
@@ -98,12 +89,11 @@ async def callback(
 async def paste_credentials(
     provider: str,
     fields: dict[str, Any],
-    caller: CallerDep,
+    caller: ManagerDep,
     runtime: RuntimeDep,
     session: SessionDep,
 ) -> ConnectionOut:
     """Connect with pasted credentials (a long-lived token …), checked before saving."""
-    _require_manager(caller.role)
     chosen = _provider(runtime, provider)
     try:
         new = await chosen.connect_with_credentials(fields)

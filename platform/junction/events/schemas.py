@@ -49,3 +49,18 @@ class EventPage(BaseModel):
     items: list[EventSummary]
     # Pass as `before` to read the next (older) page; null on the last page.
     next_cursor: str | None
+
+
+class ReplayRequest(BaseModel):
+    """Which events to run again; only done, failed and paused ones are replayed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: EventStatus | None = None
+    endpoint_id: uuid.UUID | None = None
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+
+
+class ReplayResult(BaseModel):
+    replayed: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -30,16 +31,34 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise CursorError("the cursor is not one this API returned") from None
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    status: EventStatus | None = None
+    endpoint_id: uuid.UUID | None = None
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+    # Part of the idempotency key (the shop's order id …).
+    key: str | None = None
+
+
 async def list_events(
     session: AsyncSession,
+    chosen: EventFilter,
     *,
-    status: EventStatus | None,
     limit: int,
     before: str | None,
 ) -> tuple[list[Event], str | None]:
     query = select(Event).order_by(Event.received_at.desc(), Event.id.desc()).limit(limit + 1)
-    if status is not None:
-        query = query.where(Event.status == status)
+    if chosen.status is not None:
+        query = query.where(Event.status == chosen.status)
+    if chosen.endpoint_id is not None:
+        query = query.where(Event.endpoint_id == chosen.endpoint_id)
+    if chosen.received_after is not None:
+        query = query.where(Event.received_at >= chosen.received_after)
+    if chosen.received_before is not None:
+        query = query.where(Event.received_at < chosen.received_before)
+    if chosen.key:
+        query = query.where(Event.idempotency_key.contains(chosen.key, autoescape=True))
     if before:
         moment, event_id = decode_cursor(before)
         query = query.where(
