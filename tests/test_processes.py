@@ -199,3 +199,69 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
     assert not (tmp_path / "var" / "redis" / "url").exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+async def test_one_tenants_backlog_does_not_hold_back_another_tenant(
+    junction: Junction, databases: Databases
+) -> None:
+    from sqlalchemy import func, select
+
+    from junction.db.session import create_engine, create_sessionmaker
+    from junction.db.tenancy import cross_tenant
+    from junction.events.models import Event, EventStatus
+    from junction.events.queueing import EventQueue
+    from junction.intake.models import InboundEndpoint
+    from junction.runtime import connect_redis
+
+    hook, auth = _provision(junction)
+    engine = create_engine(junction.env["JUNCTION_DATABASE_URL"])
+    sessionmaker = create_sessionmaker(engine)
+    flood_tenant = uuid.uuid4()
+    try:
+        # Another tenant's backlog of 5,000 orders, stored and queued as intake would.
+        from junction.tenancy.models import Tenant
+
+        async with sessionmaker() as session:
+            session.add(Tenant(id=flood_tenant, slug="flood", name="Flood"))
+            await session.flush()
+            with cross_tenant(session, "test: the demo endpoint"):
+                endpoint = await session.scalar(select(InboundEndpoint))
+            assert endpoint is not None
+            backlog = [
+                Event(
+                    id=uuid.uuid4(),
+                    tenant_id=flood_tenant,
+                    idempotency_key=f"flood-{n}",
+                    payload={"order_id": n},
+                )
+                for n in range(5000)
+            ]
+            session.add_all(backlog)
+            await session.commit()
+        queue = EventQueue(
+            connect_redis(junction.env["JUNCTION_REDIS_URL"]), junction.env["JUNCTION_QUEUE_NAME"]
+        )
+        for event in backlog:
+            await queue.enqueue(flood_tenant, event.id, 0)
+        await queue.close()
+
+        junction.start_api()
+        junction.start_worker()
+        single = _post(junction, hook, "the-single-order")
+        wait_for(
+            lambda: _event(junction, auth, single)["status"] == "done",
+            timeout=60,
+            what="the other tenant's single order",
+        )
+        async with sessionmaker() as session:
+            with cross_tenant(session, "test: the flood's progress"):
+                flood_done = await session.scalar(
+                    select(func.count())
+                    .select_from(Event)
+                    .where(Event.tenant_id == flood_tenant, Event.status == EventStatus.done)
+                )
+        # The single order did not wait for the flood to drain.
+        assert flood_done is not None
+        assert flood_done < 1000
+    finally:
+        await engine.dispose()

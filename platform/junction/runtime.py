@@ -92,7 +92,9 @@ async def open_runtime(
         sessionmaker=sessionmaker or create_sessionmaker(engine),
         secretbox=SecretBox(settings.secret_keys()),
         registry=registry or build_registry(),
-        queue=EventQueue(connect_redis(redis_url), settings.queue_name),
+        queue=EventQueue(
+            connect_redis(redis_url), settings.queue_name, settings.tenant_dispatch_rate
+        ),
         redis_url=redis_url,
         embedded_redis=embedded,
     )

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         description="Comma-separated delays before each retry; one more failure is final.",
     )
     worker_concurrency: int = Field(default=20, gt=0)
+    tenant_dispatch_rate: float = Field(
+        default=200.0,
+        gt=0,
+        description="Events per second one tenant's queue releases; a flood waits its turn.",
+    )
+    tenant_max_in_flight: int = Field(
+        default=10, gt=0, description="Events of one tenant processed at once, across workers."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

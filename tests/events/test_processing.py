@@ -356,3 +356,37 @@ async def test_a_connection_needing_a_person_pauses_the_event_until_it_is_fixed(
         await runtime.close()
     outcomes = [a.outcome for a in await _attempts(session, event)]
     assert outcomes == [AttemptOutcome.paused, AttemptOutcome.done]
+
+
+async def test_a_tenant_at_its_in_flight_cap_waits_its_turn(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    endpoint = InboundEndpointFactory()
+    cap = runtime.settings.tenant_max_in_flight
+    EventFactory.create_batch(
+        cap,
+        endpoint=endpoint,
+        status=EventStatus.processing,
+        attempts=1,
+        locked_until=utcnow() + timedelta(seconds=30),
+    )
+    waiting = EventFactory(endpoint=endpoint)
+    await session.commit()
+    assert await process_event(runtime, waiting.tenant_id, waiting.id) is None
+    assert (await _reload(session, waiting)).status is EventStatus.received
+    # Queued again for its next fair turn, under a new job id (this one is still running).
+    [job] = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
+    assert str(job.job_id).startswith(job_id(waiting.id, 0) + ":after-cap:")
+    # Another tenant is not held back.
+    other = await _event(session)
+    assert await process_event(runtime, other.tenant_id, other.id) is EventStatus.done
+
+
+async def test_a_flood_is_spread_out_while_another_tenant_goes_first(runtime: Runtime) -> None:
+    flood, single = uuid.uuid4(), uuid.uuid4()
+    turns = [await runtime.queue.fair_time(flood) for _ in range(100)]
+    lone = await runtime.queue.fair_time(single)
+    spacing = 1 / runtime.settings.tenant_dispatch_rate
+    assert (turns[-1] - turns[0]).total_seconds() >= 99 * spacing * 0.99
+    assert lone < turns[-1]
+    assert abs((lone - utcnow()).total_seconds()) < 1

@@ -14,12 +14,13 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from junction.connections.credentials import NeedsReauth
 from junction.db.base import utcnow
@@ -57,6 +58,17 @@ async def _claim(
 ) -> tuple[Event, EventAttempt] | None:
     now = utcnow()
     lease = timedelta(seconds=runtime.settings.event_lease_seconds)
+    running = aliased(Event)
+    in_flight = (
+        select(func.count())
+        .select_from(running)
+        .where(
+            running.tenant_id == tenant_id,
+            running.status == EventStatus.processing,
+            running.locked_until >= now,
+        )
+        .scalar_subquery()
+    )
     claimable = and_(
         Event.id == event_id,
         Event.tenant_id == tenant_id,
@@ -64,6 +76,8 @@ async def _claim(
             and_(Event.status.in_(DUE_STATUSES), Event.next_attempt_at <= now + CLOCK_SKEW),
             and_(Event.status == EventStatus.processing, Event.locked_until < now),
         ),
+        # Fairness: a tenant's flood never takes every worker.
+        in_flight < runtime.settings.tenant_max_in_flight,
     )
     result = await session.execute(
         update(Event)
@@ -78,6 +92,7 @@ async def _claim(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
+        await _requeue_if_capped(session, runtime, tenant_id, event_id, now)
         return None
     event = await session.scalar(select(Event).where(Event.id == event_id))
     assert event is not None
@@ -86,6 +101,30 @@ async def _claim(
     session.add(attempt)
     await session.commit()
     return event, attempt
+
+
+async def _requeue_if_capped(
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    event_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """An event that was due but not claimed waits for the tenant's in-flight cap: queue it
+    again at the tenant's next fair turn (this job's own id is still taken)."""
+    row = (
+        await session.execute(
+            select(Event.status, Event.next_attempt_at, Event.attempts).where(Event.id == event_id)
+        )
+    ).first()
+    await session.rollback()
+    if row is None:
+        return
+    status, next_attempt_at, attempts = row
+    if status in DUE_STATUSES and next_attempt_at <= now + CLOCK_SKEW:
+        await runtime.queue.enqueue(
+            tenant_id, event_id, attempts, job_suffix=f":after-cap:{int(now.timestamp() * 1000)}"
+        )
 
 
 async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event) -> Handler:

@@ -2,13 +2,19 @@
 
 Every failure to enqueue is logged and swallowed: the event is already in the
 database, and the sweeper enqueues whatever is due and not done.
+
+Fairness: arq runs jobs in the order of their scheduled time. Each tenant has a virtual
+clock in Redis; an event is scheduled at `max(now, the tenant's clock)` and moves the
+clock on by `1 / tenant_dispatch_rate`. A tenant's flood of ten thousand orders is spread
+out over time while another tenant's single order is scheduled now, so it never waits
+behind the flood (start-time fair queuing).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix
@@ -19,15 +25,40 @@ log = logging.getLogger(__name__)
 PROCESS_EVENT_JOB = "process_event"
 
 
+# KEYS[1]: the tenant's clock (ms). ARGV[1]: cost of one event (ms). Returns when the
+# event is scheduled (ms since the epoch), by Redis's clock.
+_FAIR_START = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(now, last)
+local cost = tonumber(ARGV[1])
+local keep = start + cost - now + 60000
+redis.call('SET', KEYS[1], tostring(start + cost), 'PX', keep)
+return start
+"""
+
+
 def job_id(event_id: uuid.UUID, attempts: int) -> str:
     """One job id per attempt, so arq drops repeats of the same attempt only."""
     return f"event:{event_id}:{attempts}"
 
 
 class EventQueue:
-    def __init__(self, redis: ArqRedis, queue_name: str) -> None:
+    def __init__(self, redis: ArqRedis, queue_name: str, tenant_rate: float = 200.0) -> None:
         self.redis = redis
         self.queue_name = queue_name
+        self._cost_ms = max(1, round(1000 / tenant_rate))
+        self._fair_start = redis.register_script(_FAIR_START)
+
+    async def fair_time(self, tenant_id: uuid.UUID) -> datetime:
+        """When the tenant's next event may start, by the tenant's virtual clock."""
+        start_ms = int(
+            await self._fair_start(
+                keys=[f"{self.queue_name}:clock:{tenant_id}"], args=[self._cost_ms]
+            )
+        )
+        return datetime.fromtimestamp(start_ms / 1000, UTC)
 
     async def enqueue(
         self,
@@ -36,15 +67,18 @@ class EventQueue:
         attempts: int,
         *,
         defer_until: datetime | None = None,
+        job_suffix: str = "",
     ) -> bool:
+        """Queue one attempt: at `defer_until`, or at the tenant's fair turn."""
         try:
+            when = defer_until or await self.fair_time(tenant_id)
             await self.redis.enqueue_job(
                 PROCESS_EVENT_JOB,
                 str(tenant_id),
                 str(event_id),
-                _job_id=job_id(event_id, attempts),
+                _job_id=job_id(event_id, attempts) + job_suffix,
                 _queue_name=self.queue_name,
-                _defer_until=defer_until,
+                _defer_until=when,
             )
         except (RedisError, OSError) as exc:
             log.warning(
