@@ -265,3 +265,43 @@ async def test_one_tenants_backlog_does_not_hold_back_another_tenant(
         assert flood_done < 1000
     finally:
         await engine.dispose()
+
+
+def test_a_delivery_posted_a_thousand_times_at_once_is_one_event_and_one_call(
+    junction: Junction,
+) -> None:
+    import asyncio
+
+    hook, auth = _provision(junction)
+    junction.start_api()
+    junction.start_worker()
+
+    async def post_all() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(base_url=junction.base, limits=limits, timeout=60) as client:
+            body = {"order_id": "same-order", "total": "10"}
+            return await asyncio.gather(
+                *(
+                    client.post(hook, json=body, headers={"Idempotency-Key": "same-order"})
+                    for _ in range(1000)
+                )
+            )
+
+    responses = asyncio.run(post_all())
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(202) == 1
+    assert statuses.count(200) == 999
+    event_ids = {response.json()["event_id"] for response in responses}
+    assert len(event_ids) == 1
+    [event_id] = event_ids
+    event = wait_for(
+        lambda: (e := _event(junction, auth, event_id))["status"] == "done" and e,
+        timeout=30,
+        what="the one event",
+    )
+    # One plugin call: one attempt, and the events list holds this event once.
+    assert [a["outcome"] for a in event["attempt_log"]] == ["done"]
+    listed = httpx.get(
+        f"{junction.base}/api/events", params={"key": "same-order"}, headers=auth
+    ).json()
+    assert [item["id"] for item in listed["items"]] == [event_id]
