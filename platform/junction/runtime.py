@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from junction.db.session import create_engine, create_sessionmaker
 from junction.embedded_redis import EmbeddedRedis
 from junction.events.queueing import EventQueue
+from junction.metrics import Metrics
 from junction.plugins.registry import PluginRegistry, build_registry
 from junction.secretbox import SecretBox
 from junction.settings import Settings
@@ -32,6 +33,7 @@ class Runtime:
     queue: EventQueue
     redis_url: str
     embedded_redis: EmbeddedRedis | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         await self.queue.close()

@@ -191,8 +191,9 @@ async def process_event(
             )
             budget = runtime.settings.event_lease_seconds * PLUGIN_TIME_SHARE
             try:
-                async with asyncio.timeout(budget):
-                    result = await handler.integration.process_event(context)
+                with runtime.metrics.processing_seconds.time():
+                    async with asyncio.timeout(budget):
+                        result = await handler.integration.process_event(context)
             except TimeoutError:
                 raise _Retry(f"the plugin did not finish within {budget:.0f} s") from None
             outcome = AttemptOutcome.done
@@ -251,6 +252,9 @@ async def _finish(
         else:
             next_attempt_at = now + delay
     status = EventStatus(outcome.value)
+    runtime.metrics.events_processed.labels(status.value).inc()
+    if status is EventStatus.retrying:
+        runtime.metrics.retries.inc()
     values["status"] = status
     values["last_error"] = error
     if status is EventStatus.done:

@@ -77,6 +77,7 @@ async def deliver(
             headers={"Retry-After": "30"},
         ) from None
     request.state.endpoint_id = accepted.endpoint_id
+    runtime.metrics.events_received.labels("accepted" if accepted.created else "duplicate").inc()
     if accepted.created:
         background.add_task(runtime.queue.enqueue, accepted.tenant_id, accepted.event_id, 0)
         return JSONResponse(

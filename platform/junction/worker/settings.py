@@ -13,6 +13,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.typing import WorkerSettingsBase
 from arq.worker import func
+from prometheus_client import start_http_server
 
 from junction.events.queueing import PROCESS_EVENT_JOB
 from junction.logs import configure_logging
@@ -38,6 +39,8 @@ def build_worker_settings(
         configure_logging(settings)
         runtime = await open_runtime(settings, registry=registry, redis_url=redis_url)
         ctx["runtime"] = runtime
+        if settings.worker_metrics_port:
+            start_http_server(settings.worker_metrics_port, registry=runtime.metrics.registry)
         log.info(
             "worker started with plugins: %s", ", ".join(sorted(runtime.registry.plugins)) or "none"
         )
