@@ -85,6 +85,9 @@ class Settings(BaseSettings):
         description="Comma-separated delays before each retry; one more failure is final.",
     )
     worker_concurrency: int = Field(default=20, gt=0)
+    payload_retention_days: int = Field(
+        default=30, ge=0, description="Days a settled event keeps its payload; 0: forever."
+    )
     worker_metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Serve a worker's Prometheus metrics here; 0: off."
     )

@@ -75,6 +75,7 @@ async def get_event(event_id: uuid.UUID, caller: CallerDep, session: SessionDep)
         payload=event.payload,
         headers=event.headers,
         result=event.result,
+        payload_purged_at=event.payload_purged_at,
         attempt_log=[AttemptOut.model_validate(attempt) for attempt in attempts],
     )
 

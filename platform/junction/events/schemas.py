@@ -42,6 +42,8 @@ class EventDetail(EventSummary):
     payload: Any
     headers: dict[str, Any]
     result: dict[str, Any] | None
+    # Set once the payload, headers and result were dropped under the retention policy.
+    payload_purged_at: datetime | None
     attempt_log: list[AttemptOut]
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from junction.events.processing import process_event as run_event
+from junction.events.retention import purge_expired_payloads
 from junction.events.sweeper import resume_paused_events, sweep_due_events
 from junction.runtime import Runtime
 
@@ -24,3 +25,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     runtime = _runtime(ctx)
     await resume_paused_events(runtime)
     return await sweep_due_events(runtime)
+
+
+async def purge_payloads(ctx: dict[str, Any]) -> int:
+    return await purge_expired_payloads(_runtime(ctx))

@@ -65,7 +65,9 @@ def build_worker_settings(
                 run_at_startup=True,
                 unique=True,
                 keep_result=0,
-            )
+            ),
+            # Hourly, at a minute no other cron uses; cheap when there is nothing to do.
+            cron(jobs.purge_payloads, name="purge-payloads", minute=37, unique=True, keep_result=0),
         ],
         "redis_settings": RedisSettings.from_dsn(redis_url),
         "queue_name": settings.queue_name,
