@@ -62,17 +62,19 @@ def migrate(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
 def api(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes sharing the port.")] = 1,
 ) -> None:
     """Serve the HTTP API."""
     import uvicorn
 
-    from junction.app import create_app
-
-    settings = _settings()
+    _settings()  # stop here, with a message, if the settings are invalid
+    # Each process builds its own app (and runtime) from the environment.
     uvicorn.run(
-        create_app(settings),
+        "junction.app:create_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
         access_log=False,
         log_config=None,
         proxy_headers=True,

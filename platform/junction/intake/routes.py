@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.requests import ClientDisconnect
 
 from junction.api.deps import RuntimeDep, SessionDep
 from junction.api.errors import ApiError
@@ -28,11 +29,15 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The sender went away mid-body: nothing was stored, and nobody awaits an answer.
+        raise ApiError(400, "client_disconnected", "the body was not received in full") from None
     return b"".join(chunks)
 
 

@@ -1,0 +1,296 @@
+"""Benchmark: webhook intake throughput and latency, and processing under a backlog.
+
+    python bench/ingest.py [--backend auto|postgres|embedded]
+
+`postgres` uses PostgreSQL and Redis on 127.0.0.1 (a fresh database is created);
+`embedded` uses SQLite and the embedded Redis; `auto` picks postgres when both answer.
+The API runs in its own process and the load generator in another. Phases:
+
+1. saturation: BENCH_SATURATION deliveries from 64 connections as fast as they are
+   taken: `accepted_per_s`;
+2. a fixed offered rate of 500 per second for BENCH_RATE_SECONDS: latency measured from
+   each request's intended send time, so a slow server cannot hide its queue
+   (`p50_ms_at_500`, `p99_ms_at_500`);
+3. one worker starts on the backlog both phases left (no worker ran before):
+   `processed_per_s` through the echo plugin.
+
+Prints one JSON object on its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SATURATION = int(os.environ.get("BENCH_SATURATION", "3000"))
+RATE = 500
+RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "5"))
+API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# ---- the load generator (its own process) ---------------------------------------------
+
+
+async def _saturate(url: str, count: int) -> tuple[float, int]:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    errors = 0
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        pending = iter(range(count))
+
+        async def lane() -> None:
+            nonlocal errors
+            for n in pending:
+                try:
+                    response = await client.post(
+                        url, json={"order_id": f"sat-{n}"}, headers={"Idempotency-Key": f"sat-{n}"}
+                    )
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
+                if response.status_code != 202:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(64)))
+        return (count - errors) / (time.perf_counter() - started), errors
+
+
+async def _fixed_rate(url: str, rate: int, seconds: float) -> tuple[list[float], int]:
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        start = time.perf_counter() + 0.2
+
+        async def one(n: int) -> None:
+            nonlocal errors
+            intended = start + n / rate
+            delay = intended - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                response = await client.post(
+                    url, json={"order_id": f"rate-{n}"}, headers={"Idempotency-Key": f"rate-{n}"}
+                )
+            except httpx.HTTPError:
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - intended)
+            if response.status_code != 202:
+                errors += 1
+
+        await asyncio.gather(*(one(n) for n in range(int(rate * seconds))))
+    return latencies, errors
+
+
+def load_generator(url: str) -> None:
+    accepted, saturation_errors = asyncio.run(_saturate(url, SATURATION))
+    latencies, errors = asyncio.run(_fixed_rate(url, RATE, RATE_SECONDS))
+    print(
+        json.dumps(
+            {
+                "accepted_per_s": round(accepted, 1),
+                "p50_ms_at_500": round(statistics.median(latencies) * 1000, 1),
+                "p99_ms_at_500": round(_percentile(latencies, 0.99) * 1000, 1),
+                "errors_at_500": errors,
+                "errors_saturated": saturation_errors,
+            }
+        )
+    )
+
+
+# ---- the orchestration -----------------------------------------------------------------
+
+
+def _junction(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "junction", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def _create_database(name: str) -> None:
+    import asyncpg
+
+    async def create() -> None:
+        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.close()
+
+    asyncio.run(create())
+
+
+def _count(base: str, auth: dict[str, str], status: str) -> int:
+    total, cursor = 0, None
+    while True:
+        params: dict[str, str | int] = {"status": status, "limit": 200}
+        if cursor:
+            params["before"] = cursor
+        page = httpx.get(f"{base}/api/events", params=params, headers=auth, timeout=60).json()
+        total += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return total
+
+
+def _pending(base: str, auth: dict[str, str]) -> bool:
+    for status in ("received", "processing", "retrying"):
+        page = httpx.get(
+            f"{base}/api/events", params={"status": status, "limit": 1}, headers=auth, timeout=30
+        ).json()
+        if page["items"]:
+            return True
+    return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["auto", "postgres", "embedded"], default="auto")
+    parser.add_argument("--load-generator", metavar="URL")
+    args = parser.parse_args()
+    if args.load_generator:
+        load_generator(args.load_generator)
+        return
+    backend = args.backend
+    if backend == "auto":
+        backend = "postgres" if _answers(5432) and _answers(6379) else "embedded"
+    workdir = Path(tempfile.mkdtemp(prefix="junction-ingest-"))
+    env = {
+        **os.environ,
+        "JUNCTION_VAR_DIR": str(workdir),
+        "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
+    }
+    if backend == "postgres":
+        name = f"jbench_{uuid.uuid4().hex[:8]}"
+        _create_database(name)
+        env["JUNCTION_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        env["JUNCTION_REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    else:
+        env.pop("JUNCTION_DATABASE_URL", None)
+        env.pop("JUNCTION_REDIS_URL", None)
+    _junction(env, "migrate")
+    hook_match = re.search(r"/hooks/\S+", _junction(env, "tenants", "apply", "tenants/demo.yaml"))
+    assert hook_match is not None
+    key = _junction(env, "api-keys", "create", "--tenant", "demo", "--name", "bench").strip()
+    auth = {"Authorization": f"Bearer {key}"}
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = (workdir / "processes.log").open("ab")
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "junction",
+            "api",
+            "--port",
+            str(port),
+            "--workers",
+            str(API_WORKERS),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+    )
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"API not ready; see {workdir / 'processes.log'}")
+            time.sleep(0.1)
+        generated = subprocess.run(
+            [sys.executable, __file__, "--load-generator", f"{base}{hook_match.group(0)}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if generated.returncode != 0:
+            raise RuntimeError(f"the load generator failed: {generated.stderr[-1500:]}")
+        intake: dict[str, Any] = json.loads(generated.stdout.strip().splitlines()[-1])
+        started = time.perf_counter()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "junction", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=logs,
+            stderr=subprocess.STDOUT,
+        )
+        while _pending(base, auth):
+            if time.perf_counter() - started > 900:
+                raise RuntimeError("the backlog did not drain in 15 minutes")
+            time.sleep(0.5)
+        drained = time.perf_counter() - started
+        done = _count(base, auth, "done")
+        processed_per_s = done / drained
+    finally:
+        for process in (worker, api):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "ingest",
+                "backend": backend,
+                "accepted_per_s": intake["accepted_per_s"],
+                "p50_ms_at_500": intake["p50_ms_at_500"],
+                "p99_ms_at_500": intake["p99_ms_at_500"],
+                "processed_per_s": round(processed_per_s, 1),
+                "errors_at_500": intake["errors_at_500"],
+                "errors_saturated": intake["errors_saturated"],
+                "events": done,
+                "api_workers": API_WORKERS,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
