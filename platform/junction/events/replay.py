@@ -20,6 +20,7 @@ from junction.audit.models import ActorType
 from junction.db.base import utcnow
 from junction.events.models import Event, EventStatus
 from junction.events.queueing import EventQueue
+from junction.events.service import EventFilter
 
 REPLAYABLE = (EventStatus.done, EventStatus.failed, EventStatus.paused)
 BATCH = 500
@@ -45,15 +46,13 @@ class ReplayFilter:
         return {key: value for key, value in described.items() if value is not None}
 
     def apply(self, query: Select[uuid.UUID, int, uuid.UUID]) -> Select[uuid.UUID, int, uuid.UUID]:
-        query = query.where(Event.status.in_(REPLAYABLE))
-        if self.status is not None:
-            query = query.where(Event.status == self.status)
-        if self.endpoint_id is not None:
-            query = query.where(Event.endpoint_id == self.endpoint_id)
-        if self.received_after is not None:
-            query = query.where(Event.received_at >= self.received_after)
-        if self.received_before is not None:
-            query = query.where(Event.received_at < self.received_before)
+        chosen = EventFilter(
+            status=self.status,
+            endpoint_id=self.endpoint_id,
+            received_after=self.received_after,
+            received_before=self.received_before,
+        )
+        query = chosen.apply(query).where(Event.status.in_(REPLAYABLE))
         if self.event_ids:
             query = query.where(Event.id.in_(self.event_ids))
         return query

@@ -6,11 +6,14 @@ import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.events.models import Event, EventAttempt, EventStatus
+
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 
 class CursorError(ValueError):
@@ -40,6 +43,19 @@ class EventFilter:
     # Part of the idempotency key (the shop's order id …).
     key: str | None = None
 
+    def apply(self, query: SelectT) -> SelectT:
+        if self.status is not None:
+            query = query.where(Event.status == self.status)
+        if self.endpoint_id is not None:
+            query = query.where(Event.endpoint_id == self.endpoint_id)
+        if self.received_after is not None:
+            query = query.where(Event.received_at >= self.received_after)
+        if self.received_before is not None:
+            query = query.where(Event.received_at < self.received_before)
+        if self.key:
+            query = query.where(Event.idempotency_key.contains(self.key, autoescape=True))
+        return query
+
 
 async def list_events(
     session: AsyncSession,
@@ -48,17 +64,9 @@ async def list_events(
     limit: int,
     before: str | None,
 ) -> tuple[list[Event], str | None]:
-    query = select(Event).order_by(Event.received_at.desc(), Event.id.desc()).limit(limit + 1)
-    if chosen.status is not None:
-        query = query.where(Event.status == chosen.status)
-    if chosen.endpoint_id is not None:
-        query = query.where(Event.endpoint_id == chosen.endpoint_id)
-    if chosen.received_after is not None:
-        query = query.where(Event.received_at >= chosen.received_after)
-    if chosen.received_before is not None:
-        query = query.where(Event.received_at < chosen.received_before)
-    if chosen.key:
-        query = query.where(Event.idempotency_key.contains(chosen.key, autoescape=True))
+    query = chosen.apply(
+        select(Event).order_by(Event.received_at.desc(), Event.id.desc()).limit(limit + 1)
+    )
     if before:
         moment, event_id = decode_cursor(before)
         query = query.where(
