@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     retry_schedule_seconds: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 7200.0, 21600.0],
+        default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 7200.0, 21600.0, 43200.0, 86400.0],
         description="Comma-separated delays before each retry; one more failure is final.",
     )
     worker_concurrency: int = Field(default=20, gt=0)

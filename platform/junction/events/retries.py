@@ -1,7 +1,7 @@
 """When to try a failed event again.
 
 The schedule is `JUNCTION_RETRY_SCHEDULE_SECONDS` (default 10 s, 1 min, 5 min, 30 min,
-2 h, 6 h): attempt n+1 waits the n-th delay, with ±20 % jitter so that events failing
+2 h, 6 h, 12 h, 24 h): attempt n+1 waits the n-th delay, with ±20 % jitter so that events failing
 together (an outage) do not come back together. After the last delay the next failure
 is final and the event becomes a dead letter (`failed`).
 """
