@@ -1,4 +1,4 @@
-"""Log output: text for people, one JSON object per line for machines."""
+"""Log output: one JSON object per line, with the ids of what is being handled."""
 
 from __future__ import annotations
 
@@ -6,25 +6,45 @@ import json
 import logging
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from junction.logs import configure_logging
+from junction.events.processing import process_event
+from junction.runtime import Runtime
 from junction.settings import Settings
+from tests.factories import EventFactory
+from tests.support.log_capture import json_logs
 
 
-def test_json_lines_carry_the_extra_fields(capsys: pytest.CaptureFixture[str]) -> None:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        configure_logging(Settings(log_format="json", log_level="info", secret_key="k" * 32))
-        logging.getLogger("junction.access").info(
-            "POST %s 202", "/hooks/{token}", extra={"endpoint_id": "e1"}
-        )
-        line = capsys.readouterr().err.strip().splitlines()[-1]
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-    entry = json.loads(line)
-    assert entry["message"] == "POST /hooks/{token} 202"
+def _lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_json_lines_carry_extra_fields(
+    capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    with json_logs(settings):
+        logging.getLogger("junction.test").info("hello %s", "there", extra={"endpoint_id": "e1"})
+    [entry] = _lines(capsys.readouterr().err)
+    assert entry["message"] == "hello there"
     assert entry["level"] == "info"
-    assert entry["logger"] == "junction.access"
+    assert entry["logger"] == "junction.test"
     assert entry["endpoint_id"] == "e1"
+    assert "at" in entry
+
+
+async def test_a_workers_lines_carry_the_tenant_event_and_attempt(
+    capsys: pytest.CaptureFixture[str], settings: Settings, runtime: Runtime, session: AsyncSession
+) -> None:
+    event = EventFactory(payload={"echo_fail": 1})
+    await session.commit()
+    with json_logs(settings):
+        await process_event(runtime, event.tenant_id, event.id)
+        logging.getLogger("junction.test").info("after the attempt")
+    lines = _lines(capsys.readouterr().err)
+    [failure] = [line for line in lines if "failed" in str(line["message"])]
+    assert failure["tenant_id"] == str(event.tenant_id)
+    assert failure["event_id"] == str(event.id)
+    assert failure["attempt"] == 1
+    # Nothing stays bound once the attempt is over.
+    [after] = [line for line in lines if line["message"] == "after the attempt"]
+    assert "event_id" not in after

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import uuid
 
 import httpx
@@ -23,6 +22,7 @@ from junction.runtime import connect_redis
 from junction.settings import Settings
 from junction.tenancy.models import TenantStatus
 from tests.factories import InboundEndpointFactory, TenantFactory
+from tests.support.log_capture import json_logs
 
 
 async def _endpoint(session: AsyncSession, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -199,24 +199,33 @@ async def test_intake_survives_redis_being_down(
     assert await session.scalar(select(func.count()).select_from(Event)) == 1
 
 
-async def test_the_token_never_reaches_the_logs(
-    client: httpx.AsyncClient, session: AsyncSession, caplog: pytest.LogCaptureFixture
+async def test_the_token_never_reaches_the_logs_and_lines_carry_the_ids(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
 ) -> None:
     token = "secret-token-that-must-not-be-logged"
     endpoint = await _endpoint(session, token=token)
-    caplog.set_level(logging.DEBUG)
-    await client.post(f"/hooks/{token}", json={"order_id": "L1"})
-    await client.post(f"/hooks/{token}x", json={"order_id": "L2"})
-    access = [record for record in caplog.records if record.name == "junction.access"]
-    assert [record.getMessage().split(" ")[:3] for record in access] == [
+    with json_logs(settings):
+        accepted = await client.post(f"/hooks/{token}", json={"order_id": "L1"})
+        await client.post(f"/hooks/{token}x", json={"order_id": "L2"})
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    # Everything the server side logged (the test's own HTTP client logs its URLs).
+    server = [line for line in lines if line["logger"] != "httpx"]
+    assert token not in json.dumps(server)
+    access = [line for line in lines if line["logger"] == "junction.access"]
+    assert [line["message"].split(" ")[:3] for line in access] == [
         ["POST", "/hooks/{token}", "202"],
         ["POST", "/hooks/{token}", "404"],
     ]
-    assert access[0].endpoint_id == str(endpoint.id)  # type: ignore[attr-defined]
-    # Everything the server side logged (the test's own HTTP client logs its URLs).
-    server = [record for record in caplog.records if not record.name.startswith("httpx")]
-    assert server
-    assert all(token not in record.getMessage() for record in server)
+    assert access[0]["tenant_id"] == str(endpoint.tenant_id)
+    assert access[0]["endpoint_id"] == str(endpoint.id)
+    assert access[0]["event_id"] == accepted.json()["event_id"]
+    # The next request starts with nothing bound.
+    assert "tenant_id" not in access[1]
 
 
 async def test_intake_answers_503_when_the_database_is_down(

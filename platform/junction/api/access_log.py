@@ -7,6 +7,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from junction.logs import clear_contextvars
+
 log = logging.getLogger("junction.access")
 
 
@@ -20,6 +22,8 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        # Each request starts with no ids bound; intake binds the tenant's and endpoint's.
+        clear_contextvars()
 
         async def send_with_status(message: Message) -> None:
             nonlocal status
@@ -32,13 +36,11 @@ class AccessLogMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "(unmatched)"
-            state = scope.get("state") or {}
-            endpoint_id = state.get("endpoint_id")
             log.info(
                 "%s %s %d %.1fms",
                 scope["method"],
                 template,
                 status,
                 (time.perf_counter() - started) * 1000,
-                extra={"endpoint_id": str(endpoint_id) if endpoint_id else None},
             )
+            clear_contextvars()

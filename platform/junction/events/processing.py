@@ -28,6 +28,7 @@ from junction.db.tenancy import scope_to_tenant
 from junction.events.models import DUE_STATUSES, AttemptOutcome, Event, EventAttempt, EventStatus
 from junction.events.retries import retry_delay
 from junction.intake.models import InboundEndpoint
+from junction.logs import bind_contextvars, bound_contextvars, context
 from junction.plugins.interfaces import AttemptLog, EventContext, Integration, PermanentError
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
@@ -164,6 +165,13 @@ async def process_event(
     runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
 ) -> EventStatus | None:
     """Run one attempt of an event. Returns its new status, or None if not ours to run."""
+    with bound_contextvars(**context(tenant_id=tenant_id, event_id=event_id)):
+        return await _process(runtime, tenant_id, event_id)
+
+
+async def _process(
+    runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
+) -> EventStatus | None:
     async with runtime.sessionmaker() as session:
         scope_to_tenant(session, tenant_id)
         claimed = await _claim(session, runtime, tenant_id, event_id)
@@ -171,6 +179,7 @@ async def process_event(
             return None
         event, attempt = claimed
         number = attempt.number
+        bind_contextvars(attempt=number)
 
         attempt_log = AttemptLog()
         paused_on: uuid.UUID | None = None

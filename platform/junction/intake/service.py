@@ -15,6 +15,7 @@ from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import Event
 from junction.intake.models import InboundEndpoint
 from junction.intake.tokens import hash_endpoint_token
+from junction.logs import bind_contextvars, context
 from junction.plugins.interfaces import Delivery
 from junction.plugins.registry import PluginError, PluginRegistry
 from junction.secretbox import SecretBox
@@ -87,6 +88,7 @@ async def accept_delivery(
     # Plain values: a rollback below expires the loaded rows.
     tenant_id, endpoint_id = tenant.id, endpoint.id
     scope_to_tenant(session, tenant_id)
+    bind_contextvars(**context(tenant_id=tenant_id, endpoint_id=endpoint_id))
     try:
         source = registry.source(endpoint.source_format)
     except PluginError:
@@ -113,10 +115,12 @@ async def accept_delivery(
         await session.commit()
     except IntegrityError:
         await session.rollback()
+        bind_contextvars(duplicate=True)
         existing = await session.scalar(
             select(Event.id).where(Event.tenant_id == tenant_id, Event.idempotency_key == key)
         )
         if existing is None:
             raise
         return Accepted(existing, tenant_id, endpoint_id, created=False)
+    bind_contextvars(event_id=str(event.id))
     return Accepted(event.id, tenant_id, endpoint_id, created=True)
