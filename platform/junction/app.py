@@ -14,6 +14,7 @@ from junction.api.errors import install_error_handlers
 from junction.connections.routes import router as connections_router
 from junction.events.routes import router as events_router
 from junction.health import router as health_router
+from junction.intake.endpoint_routes import router as endpoints_router
 from junction.intake.routes import router as intake_router
 from junction.plugins.registry import PluginRegistry
 from junction.runtime import open_runtime
@@ -49,4 +50,5 @@ def create_app(
     app.include_router(intake_router)
     app.include_router(events_router)
     app.include_router(connections_router)
+    app.include_router(endpoints_router)
     return app

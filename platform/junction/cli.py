@@ -247,7 +247,9 @@ async def _replay(settings: Settings, slug: str, chosen: ReplayFilter) -> int:
 
 
 def _hook_url(settings: Settings, token: str) -> str:
-    return f"{str(settings.public_base_url).rstrip('/')}/hooks/{token}"
+    from junction.intake.endpoints import hook_url
+
+    return hook_url(str(settings.public_base_url), token)
 
 
 async def _apply(settings: Settings, path: Path) -> AppliedTenant:

@@ -23,6 +23,7 @@ import httpx
 
 from junction.db import migrate as migrations
 from junction.embedded_redis import EmbeddedRedis
+from junction.intake.endpoints import hook_url
 from junction.plugins.interfaces import SandboxConfig
 from junction.plugins.registry import build_registry
 from junction.settings import Settings
@@ -145,7 +146,7 @@ def run_demo(settings: Settings, host: str, port: int, manifest: Path) -> None:
             if sandbox.provider
         ]
         token = next(iter(applied.endpoint_tokens.values()))
-        print_instructions(base, f"{base}/hooks/{token}", key, connected)
+        print_instructions(base, hook_url(base, token), key, connected)
         wait_for_stop(processes)
     finally:
         processes.stop()

@@ -4,7 +4,7 @@ from junction.audit.models import AuditEntry
 from junction.connections.models import Connection
 from junction.db.base import Base
 from junction.events.models import Event, EventAttempt
-from junction.intake.models import InboundEndpoint
+from junction.intake.models import InboundEndpoint, IntakeRefusal
 from junction.plugins.models import PluginInstallation
 from junction.tenancy.models import ApiKey, Membership, Tenant, User
 
@@ -16,6 +16,7 @@ __all__ = [
     "Event",
     "EventAttempt",
     "InboundEndpoint",
+    "IntakeRefusal",
     "Membership",
     "PluginInstallation",
     "Tenant",

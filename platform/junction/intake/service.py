@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import Event
-from junction.intake.models import InboundEndpoint
+from junction.intake.models import InboundEndpoint, IntakeRefusal
 from junction.intake.tokens import hash_endpoint_token
 from junction.logs import bind_contextvars, context
 from junction.plugins.interfaces import Delivery
@@ -45,12 +46,22 @@ class Accepted:
 
 
 async def find_endpoint(session: AsyncSession, token: str) -> tuple[InboundEndpoint, Tenant]:
+    token_hash = hash_endpoint_token(token)
     with cross_tenant(session, "webhook token lookup"):
         row = (
             await session.execute(
                 select(InboundEndpoint, Tenant)
                 .join(Tenant, Tenant.id == InboundEndpoint.tenant_id)
-                .where(InboundEndpoint.token_hash == hash_endpoint_token(token))
+                .where(
+                    or_(
+                        InboundEndpoint.token_hash == token_hash,
+                        # A rotated token keeps working through its grace period.
+                        and_(
+                            InboundEndpoint.previous_token_hash == token_hash,
+                            InboundEndpoint.previous_token_valid_until > utcnow(),
+                        ),
+                    )
+                )
             )
         ).first()
     # End the read transaction before writing: SQLite cannot turn a read snapshot into a
@@ -99,6 +110,18 @@ async def accept_delivery(
     if endpoint.signing_secret_encrypted is not None:
         secret = secretbox.decrypt(endpoint.signing_secret_encrypted)
         if not source.verify(delivery, secret):
+            # Refused deliveries are kept in the endpoint's intake log (not their content).
+            session.add(
+                IntakeRefusal(
+                    tenant_id=tenant_id,
+                    endpoint_id=endpoint_id,
+                    status_code=401,
+                    reason="bad signature",
+                    content_type=delivery.content_type[:255],
+                    size=len(delivery.body),
+                )
+            )
+            await session.commit()
             raise IntakeError(401, "bad_signature", "the delivery's signature is missing or wrong")
 
     key = idempotency_key(source.idempotency_key(delivery), delivery.body)

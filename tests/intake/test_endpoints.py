@@ -1,0 +1,112 @@
+"""Endpoints: URLs, token rotation with a grace period, and the intake log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.audit.models import AuditEntry
+from junction.db.base import utcnow
+from junction.db.tenancy import cross_tenant
+from junction.intake.models import InboundEndpoint
+from junction.tenancy.models import Role
+from tests.factories import ApiKeyFactory, InboundEndpointFactory
+
+ADMIN = "jk_epadmin_" + "e" * 43
+VIEWER = "jk_epviewer_" + "v" * 43
+
+
+async def _setup(session: AsyncSession, **endpoint: object) -> InboundEndpoint:
+    created = InboundEndpointFactory(**endpoint)
+    ApiKeyFactory(tenant=created.installation.tenant, key=ADMIN, role=Role.admin)
+    ApiKeyFactory(tenant=created.installation.tenant, key=VIEWER)
+    await session.commit()
+    return created
+
+
+def _auth(key: str = ADMIN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _path(url: str) -> str:
+    return "/hooks/" + url.rsplit("/hooks/", 1)[1]
+
+
+async def test_a_rotated_token_keeps_working_through_its_grace_period(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _setup(session, token="tok-before-rotation")
+    [listed] = (await client.get("/api/endpoints", headers=_auth(VIEWER))).json()
+    assert _path(listed["url"]) == "/hooks/tok-before-rotation"
+
+    viewer = await client.post(
+        f"/api/endpoints/{endpoint.id}/rotate-token", json={}, headers=_auth(VIEWER)
+    )
+    assert viewer.status_code == 403
+    rotated = await client.post(
+        f"/api/endpoints/{endpoint.id}/rotate-token", json={"grace_seconds": 3600}, headers=_auth()
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_path = _path(rotated.json()["url"])
+    assert new_path != "/hooks/tok-before-rotation"
+    assert rotated.json()["previous_token_valid_until"] is not None
+
+    assert (
+        await client.post("/hooks/tok-before-rotation", json={"order_id": "1"})
+    ).status_code == 202
+    assert (await client.post(new_path, json={"order_id": "2"})).status_code == 202
+
+    # The grace period ends: the old URL is unknown, the new one works.
+    with cross_tenant(session, "test: end the grace period"):
+        await session.execute(
+            update(InboundEndpoint)
+            .where(InboundEndpoint.id == endpoint.id)
+            .values(previous_token_valid_until=utcnow() - timedelta(seconds=1))
+        )
+    await session.commit()
+    assert (
+        await client.post("/hooks/tok-before-rotation", json={"order_id": "3"})
+    ).status_code == 404
+    assert (await client.post(new_path, json={"order_id": "4"})).status_code == 202
+    with cross_tenant(session, "test: audit"):
+        [entry] = (await session.scalars(select(AuditEntry))).all()
+    assert entry.action == "endpoint.token_rotated"
+
+
+async def test_a_rotation_without_grace_retires_the_old_url_at_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _setup(session, token="tok-retired")
+    rotated = await client.post(
+        f"/api/endpoints/{endpoint.id}/rotate-token", json={"grace_seconds": 0}, headers=_auth()
+    )
+    assert rotated.json()["previous_token_valid_until"] is None
+    assert (await client.post("/hooks/tok-retired", json={"order_id": "1"})).status_code == 404
+    too_long = await client.post(
+        f"/api/endpoints/{endpoint.id}/rotate-token", json={"grace_seconds": 10**8}, headers=_auth()
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["error"]["field"] == "grace_seconds"
+
+
+async def test_refused_deliveries_are_kept_in_the_intake_log(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _setup(session, token="tok-signed-log", signing_secret="s3cret")
+    body = b'{"order_id": "forged", "phone": "+7000"}'
+    refused = await client.post(
+        "/hooks/tok-signed-log",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Echo-Signature": "00"},
+    )
+    assert refused.status_code == 401
+    log = await client.get(f"/api/endpoints/{endpoint.id}/refusals", headers=_auth(VIEWER))
+    [entry] = log.json()
+    assert entry["status_code"] == 401
+    assert entry["reason"] == "bad signature"
+    assert entry["size"] == len(body)
+    assert "+7000" not in log.text
+    assert (await client.get("/api/events", headers=_auth())).json()["items"] == []
