@@ -134,6 +134,7 @@ def plugins_list() -> None:
     for name, plugin in sorted(registry.plugins.items()):
         provides = [f"source:{source.name}" for source in plugin.sources]
         provides += [f"connection:{provider.name}" for provider in plugin.providers]
+        provides += [f"sandbox:{sandbox.name}" for sandbox in plugin.sandboxes]
         if plugin.integration is not None:
             provides.append("events")
         origin = (
