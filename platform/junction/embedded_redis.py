@@ -52,10 +52,6 @@ class EmbeddedRedis:
         self._process: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
 
-    @property
-    def owned(self) -> bool:
-        return self._process is not None
-
     def start(self) -> str:
         """Return the URL of the running embedded Redis, starting it if none runs."""
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -243,3 +243,25 @@ async def test_intake_answers_503_when_the_database_is_down(
     assert response.json() == {
         "error": {"code": "unavailable", "message": "the delivery could not be stored; retry later"}
     }
+
+
+async def test_intake_answers_503_when_no_database_connection_is_free(
+    settings: Settings, registry: PluginRegistry, database_url: str, session: AsyncSession
+) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from junction.db.session import create_engine
+
+    # A real pool of one connection, held by another transaction, and a short wait.
+    engine = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    app = create_app(settings, registry=registry, sessionmaker=async_sessionmaker(engine))
+    try:
+        async with engine.connect() as held, LifespanManager(app):
+            await held.begin()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.post("/hooks/any-token", json={"order_id": "1"})
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect
 
 from junction.api.deps import RuntimeDep, SessionDep
@@ -73,15 +73,15 @@ async def deliver(
         )
     except IntakeError as exc:
         raise ApiError(exc.status_code, exc.code, exc.message) from None
-    except (OperationalError, DBAPIError, OSError) as exc:
-        log.error("intake could not reach the database: %s", type(exc).__name__)
+    except (SQLAlchemyError, OSError) as exc:
+        # Unreachable, out of connections, failing: the shop must retry, nothing was kept.
+        log.error("intake could not store a delivery: %s", type(exc).__name__)
         raise ApiError(
             503,
             "unavailable",
             "the delivery could not be stored; retry later",
             headers={"Retry-After": "30"},
         ) from None
-    request.state.endpoint_id = accepted.endpoint_id
     runtime.metrics.events_received.labels("accepted" if accepted.created else "duplicate").inc()
     if accepted.created:
         background.add_task(runtime.queue.enqueue, accepted.tenant_id, accepted.event_id, 0)
