@@ -390,3 +390,47 @@ async def test_a_flood_is_spread_out_while_another_tenant_goes_first(runtime: Ru
     assert (turns[-1] - turns[0]).total_seconds() >= 99 * spacing * 0.99
     assert lone < turns[-1]
     assert abs((lone - utcnow()).total_seconds()) < 1
+
+
+async def test_a_replayed_dead_letter_gets_its_retries_again(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    from junction.events.replay import ReplayFilter, replay
+
+    event = await _event(session, payload={"echo_fail": "retry"})
+    for _ in range(3):  # the test schedule has two retries
+        await process_event(runtime, event.tenant_id, event.id)
+        await _make_due(session, event)
+    assert (await _reload(session, event)).status is EventStatus.failed
+    scope_to_tenant(session, event.tenant_id)
+    assert await replay(session, runtime.queue, ReplayFilter(event_ids=(event.id,))) == 1
+    session.info.clear()
+    # The first failure after the replay is retried, not final.
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
+
+
+async def test_an_event_that_kills_its_worker_every_time_ends_as_a_dead_letter(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session, payload={"echo_fail": "retry"})
+    # Two attempts whose workers died: claimed, never finished, lease long gone.
+    for number in (1, 2):
+        session.add(
+            EventAttempt(tenant_id=event.tenant_id, event_id=event.id, number=number, log=[])
+        )
+    with cross_tenant(session, "test: a stale lease"):
+        await session.execute(
+            update(Event)
+            .where(Event.id == event.id)
+            .values(
+                status=EventStatus.processing,
+                attempts=2,
+                locked_until=utcnow() - timedelta(seconds=1),
+            )
+        )
+    await session.commit()
+    # The third attempt fails too: with two retries allowed, that is the end.
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
+    stored = await _reload(session, event)
+    assert stored.last_error is not None
+    assert stored.last_error.startswith("gave up after 3 failed attempts")

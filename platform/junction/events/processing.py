@@ -154,6 +154,34 @@ async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event
     return Handler(plugin=installation.plugin, integration=loaded.integration, config=config)
 
 
+async def _earlier_failures(session: AsyncSession, event_id: uuid.UUID, current: int) -> int:
+    """Failed attempts since the event last settled (a replay starts the count again).
+
+    An attempt whose worker died never recorded an outcome: it counts as a failure, so an
+    event that kills its worker every time still ends as a dead letter. Paused attempts
+    were not the event's failures and do not count.
+    """
+    settled = (
+        select(func.coalesce(func.max(EventAttempt.number), 0))
+        .where(
+            EventAttempt.event_id == event_id,
+            EventAttempt.outcome.in_((AttemptOutcome.done, AttemptOutcome.failed)),
+        )
+        .scalar_subquery()
+    )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(EventAttempt)
+        .where(
+            EventAttempt.event_id == event_id,
+            EventAttempt.number > settled,
+            EventAttempt.number != current,
+            or_(EventAttempt.outcome == AttemptOutcome.retrying, EventAttempt.outcome.is_(None)),
+        )
+    )
+    return int(count or 0)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if not isinstance(exc, (PermanentError, _Retry, NeedsReauth)):
@@ -189,7 +217,7 @@ async def _process(
         try:
             handler = await _resolve_handler(session, runtime, event)
             attempt.plugin = handler.plugin
-            context = EventContext(
+            event_context = EventContext(
                 tenant_id=tenant_id,
                 event_id=event_id,
                 attempt=number,
@@ -202,7 +230,7 @@ async def _process(
             try:
                 with runtime.metrics.processing_seconds.time():
                     async with asyncio.timeout(budget):
-                        result = await handler.integration.process_event(context)
+                        result = await handler.integration.process_event(event_context)
             except TimeoutError:
                 raise _Retry(f"the plugin did not finish within {budget:.0f} s") from None
             outcome = AttemptOutcome.done
@@ -242,18 +270,7 @@ async def _finish(
     }
     next_attempt_at = None
     if outcome is AttemptOutcome.retrying:
-        # Paused attempts were not the event's failures: only failures use up retries.
-        failures = 1 + (
-            await session.scalar(
-                select(func.count())
-                .select_from(EventAttempt)
-                .where(
-                    EventAttempt.event_id == event.id,
-                    EventAttempt.outcome == AttemptOutcome.retrying,
-                )
-            )
-            or 0
-        )
+        failures = 1 + await _earlier_failures(session, event.id, attempt.number)
         delay = retry_delay(runtime.settings.retry_schedule_seconds, failures)
         if delay is None:
             outcome = AttemptOutcome.failed
