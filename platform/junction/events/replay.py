@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.audit import service as audit
@@ -59,8 +59,6 @@ class ReplayFilter:
 
 
 async def count_replayable(session: AsyncSession, chosen: ReplayFilter) -> int:
-    from sqlalchemy import func
-
     query = chosen.apply(select(Event.id, Event.attempts, Event.tenant_id))
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 

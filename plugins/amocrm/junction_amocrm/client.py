@@ -179,7 +179,7 @@ class AmoClient:
                     raise AmoRateLimited("amoCRM kept answering 429 Too Many Requests", 429)
                 await self._sleep(_retry_after(response))
                 continue
-            if status >= 500 or status == 504:
+            if status >= 500:
                 if not idempotent:
                     raise AmoUncertainWrite(
                         f"amoCRM answered {status} to {method} {path}: {_detail(response)}; "

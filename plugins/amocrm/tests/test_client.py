@@ -47,6 +47,9 @@ class IssuedTokens:
 
 
 class NoLimit:
+    """No budget at all: only for tests that must make the sandbox answer 429 or 403,
+    which the real, Redis-backed limiter exists to prevent."""
+
     async def acquire(self) -> None:
         return None
 
