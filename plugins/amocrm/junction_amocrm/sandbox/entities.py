@@ -204,6 +204,16 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account: Account = app.state.authenticate(request)
         return account
 
+    def lead_in_path(request: Request) -> int | None:
+        """The lead of `/leads/{id}/…`; None on the batch form, where each item names it."""
+        value = request.path_params.get("lead_id")
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise Refusal(problem(404, "Not Found", "Lead not found")) from None
+
     async def read_batch(request: Request) -> list[dict[str, Any]]:
         return _batch(await request.json(), app.state.options.gateway_timeout_above)
 
@@ -516,16 +526,11 @@ def install(app: FastAPI, state: SandboxState) -> None:
         )
 
     @app.post("/api/v4/leads/notes")
+    @app.post("/api/v4/leads/{lead_id}/notes")
     async def add_notes(request: Request) -> Response:
         account = account_of(request)
         batch = await read_batch(request)
-        return await _add_notes(account, batch, None)
-
-    @app.post("/api/v4/leads/{lead_id}/notes")
-    async def add_lead_notes(lead_id: int, request: Request) -> Response:
-        account = account_of(request)
-        batch = await read_batch(request)
-        return await _add_notes(account, batch, lead_id)
+        return await _add_notes(account, batch, lead_in_path(request))
 
     @app.get("/api/v4/leads/{lead_id}/notes")
     async def lead_notes(lead_id: int, request: Request) -> Response:
@@ -667,16 +672,11 @@ def install(app: FastAPI, state: SandboxState) -> None:
         return hal({"_total_items": len(made), "_embedded": {"links": made}})
 
     @app.post("/api/v4/leads/link")
+    @app.post("/api/v4/leads/{lead_id}/link")
     async def link(request: Request) -> Response:
         account = account_of(request)
         batch = await read_batch(request)
-        return await _link(account, batch, None)
-
-    @app.post("/api/v4/leads/{lead_id}/link")
-    async def link_lead(lead_id: int, request: Request) -> Response:
-        account = account_of(request)
-        batch = await read_batch(request)
-        return await _link(account, batch, lead_id)
+        return await _link(account, batch, lead_in_path(request))
 
     @app.get("/api/v4/leads/{lead_id}/links")
     async def lead_links(lead_id: int, request: Request) -> Response:

@@ -65,8 +65,13 @@ class Account:
 
 
 def _field(
-    ids: itertools.count[int], name: str, code: str | None, kind: str, **extra: Any
+    ids: itertools.count[int],
+    name: str,
+    code: str | None,
+    kind: str,
+    options: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """A custom field as amoCRM describes it; `options` become its enums, in order."""
     return {
         "id": next(ids),
         "name": name,
@@ -75,8 +80,11 @@ def _field(
         "sort": 500,
         "is_api_only": False,
         "required_statuses": [],
-        "enums": extra.pop("enums", None),
-        **extra,
+        "enums": [
+            {"id": next(ids), "value": value, "sort": position}
+            for position, value in enumerate(options, start=1)
+        ]
+        or None,
     }
 
 
@@ -195,20 +203,14 @@ class SandboxState:
                 "Delivery",
                 None,
                 "select",
-                enums=[
-                    {"id": next(ids), "value": "Courier", "sort": 1},
-                    {"id": next(ids), "value": "Pickup", "sort": 2},
-                ],
+                options=("Courier", "Pickup"),
             ),
             _field(
                 ids,
                 "Extras",
                 None,
                 "multiselect",
-                enums=[
-                    {"id": next(ids), "value": "Gift wrap", "sort": 1},
-                    {"id": next(ids), "value": "Insurance", "sort": 2},
-                ],
+                options=("Gift wrap", "Insurance"),
             ),
             _field(ids, "Order date", None, "date"),
             _field(ids, "Order page", None, "url"),
@@ -220,20 +222,14 @@ class SandboxState:
                 "Phone",
                 "PHONE",
                 "multitext",
-                enums=[
-                    {"id": next(ids), "value": "WORK", "sort": 2},
-                    {"id": next(ids), "value": "MOB", "sort": 4},
-                ],
+                options=("WORK", "MOB"),
             ),
             _field(
                 ids,
                 "Email",
                 "EMAIL",
                 "multitext",
-                enums=[
-                    {"id": next(ids), "value": "WORK", "sort": 2},
-                    {"id": next(ids), "value": "PRIV", "sort": 4},
-                ],
+                options=("WORK", "PRIV"),
             ),
             _field(ids, "Partner ID", None, "text"),
         ]
