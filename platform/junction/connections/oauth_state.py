@@ -32,6 +32,8 @@ class OAuthState:
     tenant_id: uuid.UUID
     provider: str
     nonce: str
+    # The API key that started connecting, named in the audit log.
+    actor_id: str
 
 
 def _key(secret_key: str) -> bytes:
@@ -53,13 +55,14 @@ class OAuthStates:
         self._redis = redis
         self._keys = [_key(key) for key in secret_keys]
 
-    async def issue(self, tenant_id: uuid.UUID, provider: str) -> str:
+    async def issue(self, tenant_id: uuid.UUID, provider: str, actor_id: str) -> str:
         nonce = secrets.token_urlsafe(16)
         payload = _b64(
             json.dumps(
                 {
                     "t": str(tenant_id),
                     "p": provider,
+                    "a": actor_id,
                     "n": nonce,
                     "x": int(time.time()) + STATE_SECONDS,
                 },
@@ -90,4 +93,6 @@ class OAuthStates:
             raise StateError("the sign-in link has expired; start connecting again")
         if await self._redis.delete(f"junction:oauth-state:{data['n']}") != 1:
             raise StateError("the sign-in link was already used; start connecting again")
-        return OAuthState(tenant_id=uuid.UUID(data["t"]), provider=provider, nonce=data["n"])
+        return OAuthState(
+            tenant_id=uuid.UUID(data["t"]), provider=provider, nonce=data["n"], actor_id=data["a"]
+        )

@@ -7,9 +7,12 @@ behind the provider's methods.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
@@ -17,7 +20,7 @@ from junction.audit.models import ActorType
 from junction.connections import service
 from junction.connections.oauth_state import OAuthStates, StateError
 from junction.connections.schemas import AuthorizationStart, ConnectionOut, Disconnected
-from junction.plugins.interfaces import AuthorizationError, ConnectionProvider
+from junction.plugins.interfaces import AuthorizationError, ConnectionProvider, NewConnection
 from junction.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ async def list_connections(caller: CallerDep, session: SessionDep) -> list[Conne
 async def authorize(provider: str, caller: ManagerDep, runtime: RuntimeDep) -> AuthorizationStart:
     """Start connecting: the URL of the provider's consent page, with a single-use state."""
     chosen = _provider(runtime, provider)
-    state = await _states(runtime).issue(caller.tenant_id, provider)
+    state = await _states(runtime).issue(caller.tenant_id, provider, str(caller.api_key_id))
     try:
         return AuthorizationStart(authorization_url=chosen.authorization_url(state))
     except AuthorizationError as exc:
@@ -66,21 +69,14 @@ async def callback(
         state = await _states(runtime).consume(params.get("state", ""), provider)
     except StateError as exc:
         raise ApiError(400, "invalid_state", str(exc), field="state") from None
-    try:
-        new = await chosen.complete_authorization(params)
-    except AuthorizationError as exc:
-        raise ApiError(400, "authorization_failed", str(exc)) from None
-    connection = await service.save_connection(
+    return await _connect(
         session,
-        runtime.secretbox,
+        runtime,
         state.tenant_id,
         provider,
-        new,
-        actor_type=ActorType.user,
-        actor_id=None,
+        chosen.complete_authorization(params),
+        actor_id=state.actor_id,
     )
-    log.info("tenant %s connected %s account %s", state.tenant_id, provider, new.account_ref)
-    return ConnectionOut.model_validate(connection)
 
 
 @router.post(
@@ -95,19 +91,40 @@ async def paste_credentials(
 ) -> ConnectionOut:
     """Connect with pasted credentials (a long-lived token …), checked before saving."""
     chosen = _provider(runtime, provider)
+    return await _connect(
+        session,
+        runtime,
+        caller.tenant_id,
+        provider,
+        chosen.connect_with_credentials(fields),
+        actor_id=str(caller.api_key_id),
+    )
+
+
+async def _connect(
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    provider: str,
+    connecting: Awaitable[NewConnection],
+    *,
+    actor_id: str,
+) -> ConnectionOut:
+    """Store what the provider connected, or say why it could not (storing nothing)."""
     try:
-        new = await chosen.connect_with_credentials(fields)
+        new = await connecting
     except AuthorizationError as exc:
         raise ApiError(400, "authorization_failed", str(exc)) from None
     connection = await service.save_connection(
         session,
         runtime.secretbox,
-        caller.tenant_id,
+        tenant_id,
         provider,
         new,
         actor_type=ActorType.api_key,
-        actor_id=str(caller.api_key_id),
+        actor_id=actor_id,
     )
+    log.info("tenant %s connected %s account %s", tenant_id, provider, new.account_ref)
     return ConnectionOut.model_validate(connection)
 
 

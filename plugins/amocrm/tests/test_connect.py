@@ -21,7 +21,8 @@ from junction.connections.models import Connection
 from junction.db.tenancy import cross_tenant
 from junction.plugins.registry import build_registry
 from junction.settings import Settings
-from junction.tenancy.models import Role
+from junction.tenancy.api_keys import hash_api_key
+from junction.tenancy.models import ApiKey, Role
 from tests.factories import ApiKeyFactory, TenantFactory, secretbox
 
 ADMIN_KEY = "jk_admin_" + "a" * 43
@@ -99,8 +100,14 @@ async def test_the_whole_flow_connects_the_account(
     listed = (await api.get("/api/connections")).json()
     assert [item["id"] for item in listed] == [body["id"]]
     with cross_tenant(session, "test: audit"):
-        actions = [e.action for e in (await session.scalars(select(AuditEntry))).all()]
-    assert actions == ["connection.created"]
+        [entry] = (await session.scalars(select(AuditEntry))).all()
+        admin = await session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == hash_api_key(ADMIN_KEY))
+        )
+    assert entry.action == "connection.created"
+    # The key that started connecting is named, though the callback came from a browser.
+    assert admin is not None
+    assert entry.actor_id == str(admin.id)
 
 
 async def test_a_replayed_state_is_refused(
