@@ -223,3 +223,19 @@ async def test_a_renamed_account_is_found_on_its_new_domain(
     assert current.details["domain"] == new_host
     assert (await credentials.load()).details["domain"] == new_host
     assert current.version == 1
+
+
+async def test_the_probe_tells_working_tokens_from_dead_ones(
+    sandbox: httpx.Client, sandbox_url: str, account_id: int
+) -> None:
+    provider = sandbox_provider(sandbox, sandbox_url)
+    host = sandbox_url.split("://", 1)[1]
+    token = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()["access_token"]
+    working = await provider.probe({"access_token": token}, {"domain": host})
+    assert working.ok
+    assert working.detail == "account Test account"
+    dead = await provider.probe({"access_token": "dead"}, {"domain": host})
+    assert (dead.ok, dead.detail) == (False, "amoCRM answered 401")
+    foreign = await provider.probe({"access_token": token}, {"domain": "evil.example.com"})
+    assert not foreign.ok
+    assert "is not an amoCRM account domain" in foreign.detail
