@@ -79,9 +79,8 @@ async def _overhead_ms() -> float:
 
 
 def main() -> None:
-    import amo_caller
     import redis as redis_sync
-    import test_refresh
+    from sandbox_accounts import caller_spec, connect
 
     workdir = Path(tempfile.mkdtemp(prefix="junction-bench-amocrm-"))
     embedded = None
@@ -116,12 +115,10 @@ def main() -> None:
         account_id = sandbox.post("/_sandbox/accounts", json={"name": "Bench"}).json()["id"]
         engine = create_engine(database_url)
         connection = asyncio.run(
-            test_refresh.connect(
-                create_sessionmaker(engine), sandbox, account_id, expires_in=timedelta(hours=1)
-            )
+            connect(create_sessionmaker(engine), sandbox, account_id, expires_in=timedelta(hours=1))
         )
         asyncio.run(engine.dispose())
-        spec = amo_caller.caller_spec(
+        spec = caller_spec(
             database_url=database_url,
             redis_url=redis_url,
             secret_key=TEST_SECRET_KEY,

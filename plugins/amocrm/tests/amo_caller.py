@@ -24,37 +24,6 @@ from junction_amocrm.provider import AmoProvider
 from junction_amocrm.settings import AmoSettings
 
 
-def caller_spec(
-    *,
-    database_url: str,
-    redis_url: str,
-    secret_key: str,
-    connection: Any,
-    sandbox_url: str,
-    integration: dict[str, Any],
-    **extra: Any,
-) -> dict[str, Any]:
-    """What a caller needs: where the connection and the sandbox are, and when to start."""
-    run = uuid.uuid4().hex
-    return {
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "secret_key": secret_key,
-        "tenant_id": str(connection.tenant_id),
-        "connection_id": str(connection.id),
-        "sandbox_url": sandbox_url,
-        "ready_key": f"caller:{run}:ready",
-        "go_key": f"caller:{run}:go",
-        "amocrm": {
-            "client_id": integration["client_id"],
-            "client_secret": integration["client_secret"],
-            "redirect_uri": integration["redirect_uri"],
-            "extra_hosts": [sandbox_url],
-        },
-        **extra,
-    }
-
-
 async def main(spec: dict[str, Any]) -> dict[str, Any]:
     engine = create_engine(spec["database_url"])
     redis = Redis.from_url(spec["redis_url"])

@@ -10,6 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sandbox_accounts import connect, sandbox_provider
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,7 +19,6 @@ from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.session import create_engine, create_sessionmaker
 from junction.db.tenancy import scope_to_tenant
-from junction.tenancy.models import Tenant
 from junction_amocrm.client import AmoClient
 from junction_amocrm.provider import AmoProvider
 from junction_amocrm.ratelimit import AccountRateLimiter
@@ -40,48 +40,6 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     await client.aclose()
-
-
-def sandbox_provider(sandbox: httpx.Client, sandbox_url: str) -> AmoProvider:
-    integration = sandbox.get("/_sandbox/integration").json()
-    return AmoProvider(
-        AmoSettings(
-            client_id=integration["client_id"],
-            client_secret=integration["client_secret"],
-            redirect_uri=integration["redirect_uri"],
-            extra_hosts=[sandbox_url],
-        )
-    )
-
-
-async def connect(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    sandbox: httpx.Client,
-    account_id: int,
-    *,
-    expires_in: timedelta = timedelta(hours=24),
-) -> Connection:
-    tokens = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()
-    host = sandbox.get("/_sandbox/integration").json()["host"]
-    async with sessionmaker() as session:
-        tenant = Tenant(id=uuid.uuid4(), slug=f"t-{uuid.uuid4().hex[:8]}", name="T")
-        session.add(tenant)
-        await session.flush()
-        connection = Connection(
-            id=uuid.uuid4(),
-            tenant_id=tenant.id,
-            provider="amocrm",
-            name="amoCRM",
-            account_ref=str(account_id),
-            secrets_encrypted=secretbox.encrypt_json(
-                {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
-            ),
-            details={"domain": host, "account_id": account_id},
-            expires_at=utcnow() + expires_in,
-        )
-        session.add(connection)
-        await session.commit()
-    return connection
 
 
 def credentials_for(

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import redis as redis_sync
+from sandbox_accounts import caller_spec, connect
 
 from tests.factories import TEST_SECRET_KEY
 from tests.support.backends import Databases
@@ -50,15 +51,14 @@ async def _start_callers(
 
     from junction.db.session import create_engine, create_sessionmaker
 
-    test_refresh = __import__("test_refresh")
     engine = create_engine(database_url)
     try:
-        connection = await test_refresh.connect(
+        connection = await connect(
             create_sessionmaker(engine), sandbox, account_id, expires_in=expires_in
         )
     finally:
         await engine.dispose()
-    spec = __import__("amo_caller").caller_spec(
+    spec = caller_spec(
         database_url=database_url,
         redis_url=redis_url,
         secret_key=TEST_SECRET_KEY,
@@ -95,11 +95,6 @@ def _results(callers: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
         assert caller.returncode == 0, err
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_tests_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(Path(__file__).parent))
 
 
 async def test_two_processes_finding_the_token_expired_refresh_once(
