@@ -38,11 +38,6 @@ def scope_to_tenant(session: Any, tenant_id: uuid.UUID) -> None:
     info[TENANT_KEY] = tenant_id
 
 
-def tenant_in_scope(session: Any) -> uuid.UUID | None:
-    value: uuid.UUID | None = session.info.get(TENANT_KEY)
-    return value
-
-
 @contextmanager
 def cross_tenant(session: Any, reason: str) -> Iterator[None]:
     """Allow queries across tenants inside the block; `reason` names the place."""

@@ -15,10 +15,6 @@ from datetime import timedelta
 JITTER = 0.2
 
 
-def max_attempts(schedule: Sequence[float]) -> int:
-    return len(schedule) + 1
-
-
 def retry_delay(
     schedule: Sequence[float], attempts_made: int, rng: random.Random | None = None
 ) -> timedelta | None:
