@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,19 +10,7 @@ import pytest
 
 from junction.tenancy.manifest import manifest_json_schema
 from tests.support.backends import Databases
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_junction(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "junction", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.processes import ROOT, run_junction
 
 
 def test_plugins_list_shows_echo_loaded_through_its_entry_point() -> None:

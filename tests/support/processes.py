@@ -37,6 +37,18 @@ def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) ->
         time.sleep(0.05)
 
 
+def run_junction(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`junction ARGS` in a process of its own, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "junction", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 class Junction:
     """API and worker processes sharing one environment."""
 
@@ -50,15 +62,9 @@ class Junction:
         self._workers_started = 0
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "junction", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        result = run_junction(*args, env=self.env)
+        result.check_returncode()
+        return result
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("ab")
