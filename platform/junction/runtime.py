@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from junction.db.session import create_engine, create_sessionmaker
 from junction.embedded_redis import EmbeddedRedis
 from junction.events.queueing import EventQueue
+from junction.intake.routing import EndpointRoutes
 from junction.metrics import Metrics
 from junction.plugins.registry import PluginRegistry, build_registry
 from junction.secretbox import SecretBox
@@ -32,6 +33,7 @@ class Runtime:
     registry: PluginRegistry
     queue: EventQueue
     redis_url: str
+    endpoint_routes: EndpointRoutes
     embedded_redis: EmbeddedRedis | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -98,5 +100,6 @@ async def open_runtime(
             connect_redis(redis_url), settings.queue_name, settings.tenant_dispatch_rate
         ),
         redis_url=redis_url,
+        endpoint_routes=EndpointRoutes(settings.endpoint_cache_seconds),
         embedded_redis=embedded,
     )

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Events per second one tenant's queue releases; a flood waits its turn.",
     )
+    endpoint_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long an API process remembers which endpoint a webhook URL names.",
+    )
     tenant_max_in_flight: int = Field(
         default=10, gt=0, description="Events of one tenant processed at once, across workers."
     )

@@ -384,8 +384,11 @@ async def test_a_tenant_at_its_in_flight_cap_waits_its_turn(
 
 async def test_a_flood_is_spread_out_while_another_tenant_goes_first(runtime: Runtime) -> None:
     flood, single = uuid.uuid4(), uuid.uuid4()
-    turns = [await runtime.queue.fair_time(flood) for _ in range(100)]
-    lone = await runtime.queue.fair_time(single)
+    turns = [await runtime.queue.enqueue(flood, uuid.uuid4(), 0) for _ in range(100)]
+    lone = await runtime.queue.enqueue(single, uuid.uuid4(), 0)
+    assert lone is not None
+    assert turns[0] is not None
+    assert turns[-1] is not None
     spacing = 1 / runtime.settings.tenant_dispatch_rate
     assert (turns[-1] - turns[0]).total_seconds() >= 99 * spacing * 0.99
     assert lone < turns[-1]

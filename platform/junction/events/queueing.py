@@ -17,7 +17,14 @@ import uuid
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.constants import (
+    expires_extra_ms,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -25,16 +32,27 @@ log = logging.getLogger(__name__)
 PROCESS_EVENT_JOB = "process_event"
 
 
-# KEYS[1]: the tenant's clock (ms). ARGV[1]: cost of one event (ms). Returns when the
-# event is scheduled (ms since the epoch), by Redis's clock.
-_FAIR_START = """
+# One round trip per enqueue: what arq's enqueue_job does (refuse a job id that is taken,
+# store the job, add it to the queue), with the tenant's fair turn worked out in place.
+# KEYS: the queue, the job's key, its result's key, the tenant's clock (ms).
+# ARGV: the job id, the serialized job, the cost of one event (ms), a fixed start time
+# (ms, or '' for the fair turn), how long the job outlives its start (ms).
+# Returns the job's start time (ms since the epoch, by Redis's clock), or -1 when taken.
+_ENQUEUE = """
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return -1 end
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(now, last)
-local cost = tonumber(ARGV[1])
-local keep = start + cost - now + 60000
-redis.call('SET', KEYS[1], tostring(start + cost), 'PX', keep)
+local start
+if ARGV[4] ~= '' then
+  start = tonumber(ARGV[4])
+else
+  local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+  start = math.max(now, last)
+  local cost = tonumber(ARGV[3])
+  redis.call('SET', KEYS[4], string.format('%d', start + cost), 'PX', start + cost - now + 60000)
+end
+redis.call('PSETEX', KEYS[2], math.max(start - now, 0) + tonumber(ARGV[5]), ARGV[2])
+redis.call('ZADD', KEYS[1], start, ARGV[1])
 return start
 """
 
@@ -49,16 +67,7 @@ class EventQueue:
         self.redis = redis
         self.queue_name = queue_name
         self._cost_ms = max(1, round(1000 / tenant_rate))
-        self._fair_start = redis.register_script(_FAIR_START)
-
-    async def fair_time(self, tenant_id: uuid.UUID) -> datetime:
-        """When the tenant's next event may start, by the tenant's virtual clock."""
-        start_ms = int(
-            await self._fair_start(
-                keys=[f"{self.queue_name}:clock:{tenant_id}"], args=[self._cost_ms]
-            )
-        )
-        return datetime.fromtimestamp(start_ms / 1000, UTC)
+        self._enqueue = redis.register_script(_ENQUEUE)
 
     async def enqueue(
         self,
@@ -68,24 +77,51 @@ class EventQueue:
         *,
         defer_until: datetime | None = None,
         job_suffix: str = "",
-    ) -> bool:
-        """Queue one attempt: at `defer_until`, or at the tenant's fair turn."""
+    ) -> datetime | None:
+        """Queue one attempt: at `defer_until`, or at the tenant's fair turn.
+
+        Returns when it is due to start, or None if it was not queued (already queued,
+        or Redis is unreachable).
+        """
+        jid = job_id(event_id, attempts) + job_suffix
+        job = serialize_job(
+            PROCESS_EVENT_JOB, (str(tenant_id), str(event_id)), {}, None, timestamp_ms()
+        )
+        fixed = "" if defer_until is None else str(to_unix_ms(defer_until))
         try:
-            when = defer_until or await self.fair_time(tenant_id)
-            await self.redis.enqueue_job(
-                PROCESS_EVENT_JOB,
-                str(tenant_id),
-                str(event_id),
-                _job_id=job_id(event_id, attempts) + job_suffix,
-                _queue_name=self.queue_name,
-                _defer_until=when,
+            start_ms = int(
+                await self._enqueue(
+                    keys=[
+                        self.queue_name,
+                        job_key_prefix + jid,
+                        result_key_prefix + jid,
+                        f"{self.queue_name}:clock:{tenant_id}",
+                    ],
+                    args=[jid, job, self._cost_ms, fixed, expires_extra_ms],
+                )
             )
         except (RedisError, OSError) as exc:
             log.warning(
                 "could not enqueue event %s (the sweeper will): %s", event_id, type(exc).__name__
             )
-            return False
-        return True
+            return None
+        if start_ms < 0:
+            return None
+        return datetime.fromtimestamp(start_ms / 1000, UTC)
+
+    async def discard(self, jobs: list[tuple[uuid.UUID, int]]) -> None:
+        """Drop the queued jobs of (event, attempts) another job has taken over."""
+        if not jobs:
+            return
+        ids = [job_id(event_id, attempts) for event_id, attempts in jobs]
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zrem(self.queue_name, *ids)
+                pipe.delete(*(job_key_prefix + jid for jid in ids))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # Harmless: each such job finds its event taken and does nothing.
+            log.warning("could not drop jobs taken over by a batch: %s", type(exc).__name__)
 
     async def requeue_missing(self, due: list[tuple[uuid.UUID, uuid.UUID, int]]) -> int:
         """Enqueue each (tenant, event, attempts) whose job is neither queued nor running.
@@ -114,7 +150,7 @@ class EventQueue:
             return 0
         enqueued = 0
         for (tenant_id, event_id, attempts), _ in missing:
-            if await self.enqueue(tenant_id, event_id, attempts):
+            if await self.enqueue(tenant_id, event_id, attempts) is not None:
                 enqueued += 1
         return enqueued
 

@@ -113,6 +113,8 @@ async def rotate_token(
         },
     )
     await session.commit()
+    # Other API processes notice within JUNCTION_ENDPOINT_CACHE_SECONDS.
+    runtime.endpoint_routes.forget()
     return _out(endpoint, service.hook_url(str(runtime.settings.public_base_url), token))
 
 

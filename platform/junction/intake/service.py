@@ -7,20 +7,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from junction.db.base import utcnow
-from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event
-from junction.intake.models import InboundEndpoint, IntakeRefusal
+from junction.intake.models import IntakeRefusal
+from junction.intake.routing import EndpointRoutes
 from junction.intake.tokens import hash_endpoint_token
 from junction.logs import bind_contextvars, context
 from junction.plugins.interfaces import Delivery
 from junction.plugins.registry import PluginError, PluginRegistry
 from junction.secretbox import SecretBox
-from junction.tenancy.models import Tenant, TenantStatus
 
 MAX_KEY_LENGTH = 255
 # Headers that carry credentials are never stored with the event.
@@ -45,36 +46,6 @@ class Accepted:
     created: bool
 
 
-async def find_endpoint(session: AsyncSession, token: str) -> tuple[InboundEndpoint, Tenant]:
-    token_hash = hash_endpoint_token(token)
-    with cross_tenant(session, "webhook token lookup"):
-        row = (
-            await session.execute(
-                select(InboundEndpoint, Tenant)
-                .join(Tenant, Tenant.id == InboundEndpoint.tenant_id)
-                .where(
-                    or_(
-                        InboundEndpoint.token_hash == token_hash,
-                        # A rotated token keeps working through its grace period.
-                        and_(
-                            InboundEndpoint.previous_token_hash == token_hash,
-                            InboundEndpoint.previous_token_valid_until > utcnow(),
-                        ),
-                    )
-                )
-            )
-        ).first()
-    # End the read transaction before writing: SQLite cannot turn a read snapshot into a
-    # write once another process has committed.
-    await session.commit()
-    if row is None:
-        raise IntakeError(404, "not_found", "no endpoint has this URL")
-    endpoint, tenant = row
-    if tenant.status is TenantStatus.deleted:
-        raise IntakeError(410, "gone", "this endpoint's workspace has been deleted")
-    return endpoint, tenant
-
-
 def idempotency_key(source_key: str | None, body: bytes) -> str:
     if source_key:
         key = f"src:{source_key}"
@@ -92,23 +63,27 @@ async def accept_delivery(
     session: AsyncSession,
     registry: PluginRegistry,
     secretbox: SecretBox,
+    routes: EndpointRoutes,
     token: str,
     delivery: Delivery,
 ) -> Accepted:
-    endpoint, tenant = await find_endpoint(session, token)
-    # Plain values: a rollback below expires the loaded rows.
-    tenant_id, endpoint_id = tenant.id, endpoint.id
+    route = await routes.find(session, hash_endpoint_token(token))
+    if route is None:
+        raise IntakeError(404, "not_found", "no endpoint has this URL")
+    if route.tenant_deleted:
+        raise IntakeError(410, "gone", "this endpoint's workspace has been deleted")
+    tenant_id, endpoint_id = route.tenant_id, route.endpoint_id
     scope_to_tenant(session, tenant_id)
     bind_contextvars(**context(tenant_id=tenant_id, endpoint_id=endpoint_id))
     try:
-        source = registry.source(endpoint.source_format)
+        source = registry.source(route.source_format)
     except PluginError:
         # Not a problem with the delivery: ask the sender to retry once the plugin is back.
         raise IntakeError(
             503, "source_unavailable", "this endpoint's source format is not available now"
         ) from None
-    if endpoint.signing_secret_encrypted is not None:
-        secret = secretbox.decrypt(endpoint.signing_secret_encrypted)
+    if route.signing_secret_encrypted is not None:
+        secret = secretbox.decrypt(route.signing_secret_encrypted)
         if not source.verify(delivery, secret):
             # Refused deliveries are kept in the endpoint's intake log (not their content).
             session.add(
@@ -125,7 +100,8 @@ async def accept_delivery(
             raise IntakeError(401, "bad_signature", "the delivery's signature is missing or wrong")
 
     key = idempotency_key(source.idempotency_key(delivery), delivery.body)
-    event = Event(
+    created = await _insert_event(
+        session,
         tenant_id=tenant_id,
         endpoint_id=endpoint_id,
         idempotency_key=key,
@@ -133,17 +109,40 @@ async def accept_delivery(
         payload=delivery.payload,
         headers=stored_headers(dict(delivery.headers)),
     )
-    session.add(event)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        bind_contextvars(duplicate=True)
-        existing = await session.scalar(
-            select(Event.id).where(Event.tenant_id == tenant_id, Event.idempotency_key == key)
-        )
-        if existing is None:
-            raise
-        return Accepted(existing, tenant_id, endpoint_id, created=False)
-    bind_contextvars(event_id=str(event.id))
-    return Accepted(event.id, tenant_id, endpoint_id, created=True)
+    if created is not None:
+        bind_contextvars(event_id=str(created))
+        return Accepted(created, tenant_id, endpoint_id, created=True)
+    bind_contextvars(duplicate=True)
+    existing = await session.scalar(
+        select(Event.id).where(Event.tenant_id == tenant_id, Event.idempotency_key == key)
+    )
+    await session.commit()
+    if existing is None:
+        # The first delivery's event was deleted in between: nothing to answer with.
+        raise IntakeError(409, "conflict", "a repeat of this delivery is being settled; retry")
+    return Accepted(existing, tenant_id, endpoint_id, created=False)
+
+
+async def _insert_event(session: AsyncSession, **values: Any) -> uuid.UUID | None:
+    """Store the event in one autocommitted statement; None when its key is taken.
+
+    One statement is atomic on its own, and it spares the two round trips a
+    transaction's BEGIN and COMMIT would cost on every delivery.
+    """
+    bind = session.get_bind()
+    dialect = bind.dialect.name
+    table = Event.__table__
+    assert isinstance(table, Table)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
+        .returning(table.c.id)
+    )
+    if isinstance(bind, Engine):
+        # The session's own connection (not one joined to an enclosing transaction).
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    created: uuid.UUID | None = await session.scalar(statement)
+    await session.commit()
+    return created
