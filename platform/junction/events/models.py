@@ -63,6 +63,9 @@ class Event(IdMixin, TenantScoped, Base):
     # While `processing`, the worker owns the event until this time; after it, the
     # sweeper hands the event to another worker (the first one died).
     locked_until: Mapped[datetime | None]
+    # Which claim holds the event while `processing`: the events a worker took together
+    # (a batch) share it, and only that claim may record their outcome.
+    claim_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     # While `paused`: the connection whose credentials need a person; when it is healthy

@@ -4,21 +4,26 @@ Jobs may be delivered more than once and workers may die at any moment, so:
 
 * claiming is one conditional UPDATE: only an event that is due, or whose previous
   owner's lease ran out, can be taken, and only by one worker;
-* finishing is fenced by the attempt number: a worker that lost its lease cannot
-  overwrite what the next owner recorded.
+* finishing is fenced by the claim: a worker that lost its lease cannot overwrite what
+  the next owner recorded.
+
+When the event's plugin takes batches, the claim also takes up to that many more due
+events of the same installation, and the plugin gets them together; each still has its
+own attempt, outcome and log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,7 +34,13 @@ from junction.events.models import DUE_STATUSES, AttemptOutcome, Event, EventAtt
 from junction.events.retries import retry_delay
 from junction.intake.models import InboundEndpoint
 from junction.logs import bind_contextvars, bound_contextvars, context
-from junction.plugins.interfaces import AttemptLog, EventContext, Integration, PermanentError
+from junction.plugins.interfaces import (
+    AttemptLog,
+    EventContext,
+    EventOutcome,
+    Integration,
+    PermanentError,
+)
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
 from junction.runtime import Runtime
@@ -50,19 +61,16 @@ class _Retry(Exception):
 @dataclass(frozen=True)
 class Handler:
     plugin: str
+    installation_id: uuid.UUID
     integration: Integration
     config: BaseModel
 
 
-async def _claim(
-    session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
-) -> tuple[Event, EventAttempt] | None:
-    now = utcnow()
-    lease = timedelta(seconds=runtime.settings.event_lease_seconds)
+def _in_flight(tenant_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
+    """The tenant's claims being worked on: a batch is one, as it takes one worker."""
     running = aliased(Event)
-    in_flight = (
-        select(func.count())
-        .select_from(running)
+    return (
+        select(func.count(func.distinct(func.coalesce(running.claim_id, running.id))))
         .where(
             running.tenant_id == tenant_id,
             running.status == EventStatus.processing,
@@ -70,38 +78,102 @@ async def _claim(
         )
         .scalar_subquery()
     )
-    claimable = and_(
-        Event.id == event_id,
-        Event.tenant_id == tenant_id,
-        or_(
-            and_(Event.status.in_(DUE_STATUSES), Event.next_attempt_at <= now + CLOCK_SKEW),
-            and_(Event.status == EventStatus.processing, Event.locked_until < now),
-        ),
-        # Fairness: a tenant's flood never takes every worker.
-        in_flight < runtime.settings.tenant_max_in_flight,
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Event.status.in_(DUE_STATUSES), Event.next_attempt_at <= now + CLOCK_SKEW),
+        # Its previous owner's lease ran out: that worker died or hung.
+        and_(Event.status == EventStatus.processing, Event.locked_until < now),
     )
+
+
+def _claim_values(runtime: Runtime, claim_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {
+        "status": EventStatus.processing,
+        "attempts": Event.attempts + 1,
+        "locked_until": now + timedelta(seconds=runtime.settings.event_lease_seconds),
+        "claim_id": claim_id,
+        "updated_at": now,
+    }
+
+
+async def _claim(
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    event_id: uuid.UUID,
+    claim_id: uuid.UUID,
+) -> Event | None:
+    """Take the event, unless it is not due, someone holds it, or its tenant is at its cap.
+
+    Leaves the transaction open: the claim is committed with its attempts.
+    """
+    now = utcnow()
     result = await session.execute(
         update(Event)
-        .where(claimable)
-        .values(
-            status=EventStatus.processing,
-            attempts=Event.attempts + 1,
-            locked_until=now + lease,
-            updated_at=now,
+        .where(
+            Event.id == event_id,
+            Event.tenant_id == tenant_id,
+            _claimable(now),
+            # Fairness: a tenant's flood never takes every worker.
+            _in_flight(tenant_id, now) < runtime.settings.tenant_max_in_flight,
         )
+        .values(**_claim_values(runtime, claim_id, now))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
         await _requeue_if_capped(session, runtime, tenant_id, event_id, now)
         return None
-    event = await session.scalar(select(Event).where(Event.id == event_id))
-    assert event is not None
-    # The attempt is recorded in the claiming transaction: a claim never exists without it.
-    attempt = EventAttempt(tenant_id=tenant_id, event_id=event_id, number=event.attempts, log=[])
-    session.add(attempt)
-    await session.commit()
-    return event, attempt
+    return await session.scalar(select(Event).where(Event.id == event_id))
+
+
+async def _claim_companions(
+    session: AsyncSession,
+    runtime: Runtime,
+    first: Event,
+    installation_id: uuid.UUID,
+    claim_id: uuid.UUID,
+    limit: int,
+) -> list[Event]:
+    """Take up to `limit` more due events of the same installation, oldest first."""
+    now = utcnow()
+    routed = select(InboundEndpoint.id).where(InboundEndpoint.installation_id == installation_id)
+    due = (
+        select(Event.id)
+        .where(
+            Event.tenant_id == first.tenant_id,
+            Event.endpoint_id.in_(routed),
+            Event.id != first.id,
+            Event.status.in_(DUE_STATUSES),
+            Event.next_attempt_at <= now + CLOCK_SKEW,
+        )
+        .order_by(Event.next_attempt_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another worker is claiming right now are left to it.
+        due = due.with_for_update(skip_locked=True)
+    # Materialized, so the limit holds: PostgreSQL may otherwise run the subquery again
+    # per row and hand out more events than asked for.
+    chosen = due.cte("chosen").prefix_with("MATERIALIZED")
+    await session.execute(
+        update(Event)
+        .where(
+            Event.id.in_(select(chosen.c.id)),
+            Event.tenant_id == first.tenant_id,
+            _claimable(now),
+        )
+        .values(**_claim_values(runtime, claim_id, now))
+        .execution_options(synchronize_session=False)
+    )
+    companions = await session.scalars(
+        select(Event)
+        .where(Event.claim_id == claim_id, Event.id != first.id)
+        .order_by(Event.next_attempt_at)
+    )
+    return list(companions.all())
 
 
 async def _requeue_if_capped(
@@ -151,7 +223,12 @@ async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event
         raise PermanentError(str(exc)) from None
     if loaded.integration is None:
         raise PermanentError(f"the plugin {installation.plugin!r} does not process events")
-    return Handler(plugin=installation.plugin, integration=loaded.integration, config=config)
+    return Handler(
+        plugin=installation.plugin,
+        installation_id=installation.id,
+        integration=loaded.integration,
+        config=config,
+    )
 
 
 async def _earlier_failures(session: AsyncSession, event_id: uuid.UUID, current: int) -> int:
@@ -189,10 +266,39 @@ def _describe(exc: BaseException) -> str:
     return text[:MAX_ERROR_LENGTH]
 
 
+@dataclass
+class _Outcome:
+    outcome: AttemptOutcome
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    paused_on: uuid.UUID | None = None
+
+
+def _outcome_of(event_id: uuid.UUID, number: int, given: EventOutcome) -> _Outcome:
+    if not isinstance(given, Exception):
+        if given is not None and not isinstance(given, dict):
+            return _Outcome(
+                AttemptOutcome.retrying,
+                error=f"the plugin returned {type(given).__name__}, not a mapping or None",
+            )
+        return _Outcome(AttemptOutcome.done, result=given)
+    if isinstance(given, PermanentError):
+        return _Outcome(AttemptOutcome.failed, error=_describe(given))
+    if isinstance(given, NeedsReauth):
+        # Not the event's fault: it waits, unfailed, until the connection is fixed.
+        return _Outcome(
+            AttemptOutcome.paused, error=_describe(given), paused_on=given.connection_id
+        )
+    if not isinstance(given, _Retry):
+        log.warning("event %s attempt %d failed: %s", event_id, number, _describe(given))
+    return _Outcome(AttemptOutcome.retrying, error=_describe(given))
+
+
 async def process_event(
     runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
 ) -> EventStatus | None:
-    """Run one attempt of an event. Returns its new status, or None if not ours to run."""
+    """Run one attempt of an event (with such due events of its installation as its plugin
+    takes in a batch). Returns the event's new status, or None if it was not ours to run."""
     with bound_contextvars(**context(tenant_id=tenant_id, event_id=event_id)):
         return await _process(runtime, tenant_id, event_id)
 
@@ -202,117 +308,167 @@ async def _process(
 ) -> EventStatus | None:
     async with runtime.sessionmaker() as session:
         scope_to_tenant(session, tenant_id)
-        claimed = await _claim(session, runtime, tenant_id, event_id)
-        if claimed is None:
+        claim_id = uuid.uuid4()
+        first = await _claim(session, runtime, tenant_id, event_id, claim_id)
+        if first is None:
             return None
-        event, attempt = claimed
-        number = attempt.number
-        bind_contextvars(attempt=number)
-
-        attempt_log = AttemptLog()
-        paused_on: uuid.UUID | None = None
-        outcome: AttemptOutcome
-        result: dict[str, Any] | None = None
-        error: str | None = None
+        bind_contextvars(attempt=first.attempts)
+        handler: Handler | Exception
         try:
-            handler = await _resolve_handler(session, runtime, event)
-            attempt.plugin = handler.plugin
-            event_context = EventContext(
-                tenant_id=tenant_id,
-                event_id=event_id,
-                attempt=number,
-                payload=event.payload,
-                headers=event.headers,
-                config=handler.config,
-                log=attempt_log,
+            handler = await _resolve_handler(session, runtime, first)
+        except (PermanentError, _Retry) as exc:
+            handler = exc
+        events = [first]
+        if isinstance(handler, Handler) and handler.integration.max_batch_size > 1:
+            events += await _claim_companions(
+                session,
+                runtime,
+                first,
+                handler.installation_id,
+                claim_id,
+                handler.integration.max_batch_size - 1,
             )
-            budget = runtime.settings.event_lease_seconds * PLUGIN_TIME_SHARE
-            try:
-                with runtime.metrics.processing_seconds.time():
-                    async with asyncio.timeout(budget):
-                        result = await handler.integration.process_event(event_context)
-            except TimeoutError:
-                raise _Retry(f"the plugin did not finish within {budget:.0f} s") from None
-            outcome = AttemptOutcome.done
-        except PermanentError as exc:
-            outcome, error = AttemptOutcome.failed, _describe(exc)
-        except NeedsReauth as exc:
-            # Not the event's fault: it waits, unfailed, until the connection is fixed.
-            outcome, error = AttemptOutcome.paused, _describe(exc)
-            paused_on = exc.connection_id
-        except Exception as exc:  # noqa: BLE001 - any plugin failure is recorded, not raised
-            error = _describe(exc)
-            outcome = AttemptOutcome.retrying
-            if not isinstance(exc, _Retry):
-                log.warning("event %s attempt %d failed: %s", event_id, number, error)
+        plugin = handler.plugin if isinstance(handler, Handler) else None
+        # The attempts are recorded in the claiming transaction: a claim never exists
+        # without them.
+        attempts = [
+            EventAttempt(
+                tenant_id=tenant_id, event_id=event.id, number=event.attempts, plugin=plugin, log=[]
+            )
+            for event in events
+        ]
+        session.add_all(attempts)
+        await session.commit()
+        # The companions' own jobs would find them taken; spare the workers that.
+        await runtime.queue.discard([(event.id, event.attempts - 1) for event in events[1:]])
 
-        return await _finish(
-            session, runtime, event, attempt, attempt_log, outcome, result, error, paused_on
+        logs = [AttemptLog() for _ in events]
+        given = await _run(runtime, handler, events, logs)
+        outcomes = [
+            _outcome_of(event.id, event.attempts, one)
+            for event, one in zip(events, given, strict=True)
+        ]
+        statuses = await _finish(session, runtime, claim_id, events, attempts, logs, outcomes)
+        return statuses[0]
+
+
+async def _run(
+    runtime: Runtime, handler: Handler | Exception, events: list[Event], logs: list[AttemptLog]
+) -> list[EventOutcome]:
+    """Hand the events to the plugin; every failure becomes an outcome, none escapes."""
+    if not isinstance(handler, Handler):
+        return [handler]
+    contexts = [
+        EventContext(
+            tenant_id=event.tenant_id,
+            event_id=event.id,
+            attempt=event.attempts,
+            payload=event.payload,
+            headers=event.headers,
+            config=handler.config,
+            log=attempt_log,
         )
+        for event, attempt_log in zip(events, logs, strict=True)
+    ]
+    budget = runtime.settings.event_lease_seconds * PLUGIN_TIME_SHARE
+    started = time.perf_counter()
+    given: list[EventOutcome]
+    try:
+        async with asyncio.timeout(budget):
+            if len(contexts) == 1:
+                given = [await handler.integration.process_event(contexts[0])]
+            else:
+                given = list(await handler.integration.process_batch(contexts))
+                if len(given) != len(contexts):
+                    raise _Retry(
+                        f"the plugin gave {len(given)} outcomes for a batch of {len(contexts)}"
+                    )
+    except TimeoutError:
+        given = [_Retry(f"the plugin did not finish within {budget:.0f} s")] * len(contexts)
+    except Exception as exc:  # noqa: BLE001 - any plugin failure is recorded, not raised
+        given = [exc] * len(contexts)
+    elapsed = time.perf_counter() - started
+    for _ in contexts:
+        runtime.metrics.processing_seconds.observe(elapsed)
+    return given
 
 
 async def _finish(
     session: AsyncSession,
     runtime: Runtime,
-    event: Event,
-    attempt: EventAttempt,
-    attempt_log: AttemptLog,
-    outcome: AttemptOutcome,
-    result: dict[str, Any] | None,
-    error: str | None,
-    paused_on: uuid.UUID | None,
-) -> EventStatus:
+    claim_id: uuid.UUID,
+    events: list[Event],
+    attempts: list[EventAttempt],
+    logs: list[AttemptLog],
+    outcomes: list[_Outcome],
+) -> list[EventStatus]:
     now = utcnow()
-    values: dict[str, Any] = {
-        "locked_until": None,
-        "updated_at": now,
-        "paused_connection_id": paused_on,
-    }
-    next_attempt_at = None
-    if outcome is AttemptOutcome.retrying:
-        failures = 1 + await _earlier_failures(session, event.id, attempt.number)
-        delay = retry_delay(runtime.settings.retry_schedule_seconds, failures)
-        if delay is None:
-            outcome = AttemptOutcome.failed
-            error = f"gave up after {failures} failed attempts; last error: {error}"
-        else:
-            next_attempt_at = now + delay
-    status = EventStatus(outcome.value)
-    runtime.metrics.events_processed.labels(status.value).inc()
-    if status is EventStatus.retrying:
-        runtime.metrics.retries.inc()
-    values["status"] = status
-    values["last_error"] = error
-    if status is EventStatus.done:
-        values.update(result=result, finished_at=now)
-    elif status is EventStatus.failed:
-        values["finished_at"] = now
-    elif status is EventStatus.retrying:
-        values["next_attempt_at"] = next_attempt_at
-
-    fenced = await session.execute(
-        update(Event)
-        .where(
-            Event.id == event.id,
-            Event.tenant_id == event.tenant_id,
-            Event.status == EventStatus.processing,
-            Event.attempts == attempt.number,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    # The fence: only events still held by this claim take its outcomes. A worker whose
+    # lease ran out finds its events claimed again by another and leaves them be.
+    held = set(
+        (
+            await session.scalars(
+                update(Event)
+                .where(
+                    Event.id.in_([event.id for event in events]),
+                    Event.claim_id == claim_id,
+                    Event.status == EventStatus.processing,
+                )
+                .values(updated_at=now)
+                .returning(Event.id)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
     )
-    if fenced.rowcount != 1:  # type: ignore[attr-defined]
-        attempt_log.warning(
-            "the lease ran out before this attempt finished; its outcome was not applied"
-        )
-    attempt.finished_at = now
-    attempt.outcome = outcome
-    attempt.error = error
-    attempt.log = attempt_log.entries
+    statuses: list[EventStatus] = []
+    retries: list[tuple[Event, datetime]] = []
+    for event, attempt, attempt_log, outcome in zip(events, attempts, logs, outcomes, strict=True):
+        values: dict[str, Any] = {
+            "locked_until": None,
+            "updated_at": now,
+            "paused_connection_id": outcome.paused_on,
+        }
+        error = outcome.error
+        kind = outcome.outcome
+        if kind is AttemptOutcome.retrying:
+            failures = 1 + await _earlier_failures(session, event.id, attempt.number)
+            delay = retry_delay(runtime.settings.retry_schedule_seconds, failures)
+            if delay is None:
+                kind = AttemptOutcome.failed
+                error = f"gave up after {failures} failed attempts; last error: {error}"
+            else:
+                values["next_attempt_at"] = now + delay
+        status = EventStatus(kind.value)
+        values["status"] = status
+        values["last_error"] = error
+        if status is EventStatus.done:
+            values.update(result=outcome.result, finished_at=now)
+        elif status is EventStatus.failed:
+            values["finished_at"] = now
+        if event.id in held:
+            await session.execute(
+                update(Event)
+                .where(Event.id == event.id, Event.claim_id == claim_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            runtime.metrics.events_processed.labels(status.value).inc()
+            if status is EventStatus.retrying:
+                runtime.metrics.retries.inc()
+                retries.append((event, values["next_attempt_at"]))
+        else:
+            attempt_log.warning(
+                "the lease ran out before this attempt finished; its outcome was not applied"
+            )
+        attempt.finished_at = now
+        attempt.outcome = kind
+        attempt.error = error
+        attempt.log = attempt_log.entries
+        statuses.append(status)
     await session.commit()
 
-    if next_attempt_at is not None and fenced.rowcount == 1:  # type: ignore[attr-defined]
+    for event, next_attempt_at in retries:
         await runtime.queue.enqueue(
-            event.tenant_id, event.id, attempt.number, defer_until=next_attempt_at
+            event.tenant_id, event.id, event.attempts, defer_until=next_attempt_at
         )
-    return status
+    return statuses

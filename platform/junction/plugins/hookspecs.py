@@ -10,7 +10,8 @@ Hooks take no arguments and return descriptions or objects (see
 `junction.plugins.interfaces`); they are called once, when a process starts. A plugin
 implements `junction_plugin` and whichever of the others it contributes to.
 
-Contract version: 2 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`).
+Contract version: 3 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
+3 added `Integration.process_batch` and `Integration.max_batch_size`).
 Hooks are only added; a change to an existing one bumps it.
 """
 
@@ -29,7 +30,7 @@ from junction.plugins.interfaces import (
 )
 
 PROJECT_NAME = "junction"
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -68,7 +69,9 @@ def junction_integration() -> Integration | None:
 
     Fires at start-up. A worker calls the returned object's `process_event` for every
     event that arrives on an endpoint routed to this plugin's installation, and only
-    while that installation is enabled.
+    while that installation is enabled. When the integration's `max_batch_size` is above
+    1 and the installation has a backlog, the worker calls `process_batch` with up to
+    that many due events instead; each still gets its own outcome and log.
     """
 
 

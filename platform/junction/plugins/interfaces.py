@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -222,8 +222,17 @@ class EventContext:
     log: AttemptLog
 
 
+# What a batch gives back for one of its events: the result to store (a mapping or None)
+# or the exception the event failed with, handled as if `process_event` had raised it.
+EventOutcome = dict[str, Any] | None | Exception
+
+
 class Integration(ABC):
     """What a plugin does with an event sent to it."""
+
+    # Up to how many due events of one installation `process_batch` takes at once; 1 (the
+    # default) means the plugin is only ever handed one event.
+    max_batch_size: int = 1
 
     @abstractmethod
     async def process_event(self, event: EventContext) -> dict[str, Any] | None:
@@ -233,6 +242,24 @@ class Integration(ABC):
         Raise `PermanentError` for what no retry can fix (it goes to the dead letters
         at once); any other exception is retried on the backoff schedule.
         """
+
+    async def process_batch(self, events: Sequence[EventContext]) -> Sequence[EventOutcome]:
+        """Process several due events of one installation together (2 to `max_batch_size`).
+
+        Called instead of `process_event` when an installation has a backlog, so the
+        plugin can use its target's batch endpoints. Return one outcome per event, in
+        the order given: each event gets its own status, result and log. An exception
+        raised from here is the outcome of every event in the batch.
+
+        The default processes the events one after another through `process_event`.
+        """
+        outcomes: list[EventOutcome] = []
+        for event in events:
+            try:
+                outcomes.append(await self.process_event(event))
+            except Exception as exc:  # noqa: BLE001 - each event's failure is its outcome
+                outcomes.append(exc)
+        return outcomes
 
 
 class PermanentError(Exception):

@@ -56,6 +56,10 @@ class EchoSource(Source):
 
 
 class EchoIntegration(Integration):
+    # A backlog is echoed fifty events at a time (each through `process_event`), which
+    # exercises the batch path end to end.
+    max_batch_size = 50
+
     async def process_event(self, event: EventContext) -> dict[str, Any] | None:
         config = event.config
         assert isinstance(config, EchoConfig)
