@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         description="How long an API process remembers which endpoint a webhook URL names.",
     )
     tenant_max_in_flight: int = Field(
-        default=10, gt=0, description="Events of one tenant processed at once, across workers."
+        default=10,
+        gt=0,
+        description="Claims (an event or a batch) of one tenant processed at once, across workers.",
     )
 
     @field_validator("log_level", mode="before")

@@ -23,7 +23,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -422,6 +432,8 @@ async def _finish(
     )
     statuses: list[EventStatus] = []
     retries: list[tuple[Event, datetime]] = []
+    # Rows that set the same columns go to the database together, in one executemany.
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for event, attempt, attempt_log, outcome in zip(events, attempts, logs, outcomes, strict=True):
         values: dict[str, Any] = {
             "locked_until": None,
@@ -446,12 +458,7 @@ async def _finish(
         elif status is EventStatus.failed:
             values["finished_at"] = now
         if event.id in held:
-            await session.execute(
-                update(Event)
-                .where(Event.id == event.id, Event.claim_id == claim_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            updates.setdefault(tuple(sorted(values)), []).append({"event_id": event.id, **values})
             runtime.metrics.events_processed.labels(status.value).inc()
             if status is EventStatus.retrying:
                 runtime.metrics.retries.inc()
@@ -465,6 +472,18 @@ async def _finish(
         attempt.error = error
         attempt.log = attempt_log.entries
         statuses.append(status)
+    table = Event.__table__
+    assert isinstance(table, Table)
+    for columns, rows in updates.items():
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values({column: bindparam(f"new_{column}") for column in columns}),
+            [
+                {f"new_{key}" if key != "event_id" else key: value for key, value in row.items()}
+                for row in rows
+            ],
+        )
     await session.commit()
 
     for event, next_attempt_at in retries:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event
@@ -123,6 +125,19 @@ async def accept_delivery(
     return Accepted(existing, tenant_id, endpoint_id, created=False)
 
 
+@cache
+def _insert_statement(dialect: str) -> ReturningInsert[tuple[uuid.UUID]]:
+    """Built once: the values travel as parameters, the rest comes from the column defaults."""
+    table = Event.__table__
+    assert isinstance(table, Table)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
+        .returning(table.c.id)
+    )
+
+
 async def _insert_event(session: AsyncSession, **values: Any) -> uuid.UUID | None:
     """Store the event in one autocommitted statement; None when its key is taken.
 
@@ -130,19 +145,10 @@ async def _insert_event(session: AsyncSession, **values: Any) -> uuid.UUID | Non
     transaction's BEGIN and COMMIT would cost on every delivery.
     """
     bind = session.get_bind()
-    dialect = bind.dialect.name
-    table = Event.__table__
-    assert isinstance(table, Table)
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-        .returning(table.c.id)
-    )
     if isinstance(bind, Engine):
         # The session's own connection (not one joined to an enclosing transaction).
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    created: uuid.UUID | None = await session.scalar(statement)
+    statement = _insert_statement(bind.dialect.name)
+    created: uuid.UUID | None = await session.scalar(statement, values)
     await session.commit()
     return created
