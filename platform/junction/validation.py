@@ -1,8 +1,11 @@
-"""Turning pydantic's validation errors into one line a person can act on."""
+"""Validation shared by the API: readable errors, and the types its inputs take."""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, ValidationError
 
 
 def describe(exc: ValidationError, root: str = "(top)") -> str:
@@ -11,3 +14,14 @@ def describe(exc: ValidationError, root: str = "(top)") -> str:
         f"{'.'.join(str(part) for part in error['loc']) or root}: {error['msg']}"
         for error in exc.errors(include_url=False, include_input=False)
     )
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+# A point in time an API caller gives: it must name its zone, and it is kept in UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]

@@ -107,6 +107,17 @@ async def test_bad_query_values_are_explained(
         "message": "the cursor is not one this API returned",
         "field": "before",
     }
+    naive = await client.get("/api/events?received_after=2026-01-01T00:00:00", headers=_auth())
+    assert naive.status_code == 422
+    assert naive.json()["error"]["field"] == "received_after"
+    assert "timezone" in naive.json()["error"]["message"]
+    overflowing = await client.get(
+        "/api/events", params={"received_before": "0001-01-01T00:00:00+05:00"}, headers=_auth()
+    )
+    assert overflowing.status_code == 422
+    assert overflowing.json()["error"]["message"].endswith(
+        "the time is out of range once converted to UTC"
+    )
 
 
 async def test_missing_wrong_and_revoked_keys_are_refused(

@@ -437,3 +437,35 @@ async def test_an_event_that_kills_its_worker_every_time_ends_as_a_dead_letter(
     stored = await _reload(session, event)
     assert stored.last_error is not None
     assert stored.last_error.startswith("gave up after 3 failed attempts")
+
+
+async def test_a_suspended_workspace_pauses_its_events_until_it_is_active_again(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    from junction.events.models import PauseCause
+    from junction.tenancy.models import Tenant, TenantStatus
+
+    event = await _event(session, payload={"order_id": "9"})
+
+    async def set_status(status: TenantStatus) -> None:
+        await session.execute(
+            update(Tenant).where(Tenant.id == event.tenant_id).values(status=status)
+        )
+        await session.commit()
+
+    await set_status(TenantStatus.suspended)
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.paused
+    paused = await _reload(session, event)
+    assert paused.pause_cause is PauseCause.tenant_suspended
+    assert paused.last_error == "the workspace is suspended"
+    # Nothing changes while it stays suspended.
+    assert await resume_paused_events(runtime) == 0
+
+    await set_status(TenantStatus.active)
+    assert await resume_paused_events(runtime) == 1
+    resumed = await _reload(session, event)
+    assert resumed.status is EventStatus.retrying
+    assert resumed.pause_cause is None
+    assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
+    outcomes = [a.outcome for a in await _attempts(session, event)]
+    assert outcomes == [AttemptOutcome.paused, AttemptOutcome.done]

@@ -153,6 +153,16 @@ async def test_body_over_the_limit_without_content_length_is_413(
             "send application/json or application/x-www-form-urlencoded",
         ),
         (b"just words", "text/plain", "the body is neither valid JSON nor form data"),
+        (
+            b'{"comment": "a\\u0000b"}',
+            "application/json",
+            "the body contains a NUL character (\\u0000), which cannot be stored",
+        ),
+        (
+            b"comment=a%00b",
+            "application/x-www-form-urlencoded",
+            "the body contains a NUL character (\\u0000), which cannot be stored",
+        ),
     ],
 )
 async def test_unreadable_bodies_are_400_with_what_is_wrong(

@@ -30,6 +30,15 @@ class EventStatus(StrEnum):
 DUE_STATUSES = (EventStatus.received, EventStatus.retrying)
 
 
+class PauseCause(StrEnum):
+    """Why a paused event waits: always something outside the event itself."""
+
+    # A connection's credentials need a person (`paused_connection_id` says which).
+    connection = "connection"
+    # The workspace is suspended.
+    tenant_suspended = "tenant_suspended"
+
+
 class AttemptOutcome(StrEnum):
     done = "done"
     retrying = "retrying"
@@ -68,6 +77,7 @@ class Event(IdMixin, TenantScoped, Base):
     claim_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    pause_cause: Mapped[PauseCause | None] = mapped_column(enum_column(PauseCause))
     # While `paused`: the connection whose credentials need a person; when it is healthy
     # again the sweeper resumes the event.
     paused_connection_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -40,7 +40,14 @@ from sqlalchemy.orm import aliased
 from junction.connections.credentials import NeedsReauth
 from junction.db.base import utcnow
 from junction.db.tenancy import scope_to_tenant
-from junction.events.models import DUE_STATUSES, AttemptOutcome, Event, EventAttempt, EventStatus
+from junction.events.models import (
+    DUE_STATUSES,
+    AttemptOutcome,
+    Event,
+    EventAttempt,
+    EventStatus,
+    PauseCause,
+)
 from junction.events.retries import retry_delay
 from junction.intake.models import InboundEndpoint
 from junction.logs import bind_contextvars, bound_contextvars, context
@@ -54,6 +61,7 @@ from junction.plugins.interfaces import (
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
 from junction.runtime import Runtime
+from junction.tenancy.models import Tenant, TenantStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +74,17 @@ MAX_ERROR_LENGTH = 2000
 
 class _Retry(Exception):
     """The attempt failed for a reason worth retrying, described for a person."""
+
+
+class _Paused(Exception):
+    """Something outside the event stops it; it waits, unfailed, until that is fixed."""
+
+    def __init__(
+        self, cause: PauseCause, message: str, connection_id: uuid.UUID | None = None
+    ) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.connection_id = connection_id
 
 
 @dataclass(frozen=True)
@@ -212,6 +231,9 @@ async def _requeue_if_capped(
 
 async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event) -> Handler:
     """Find the installed plugin this event goes to, or say why there is none."""
+    tenant_status = await session.scalar(select(Tenant.status).where(Tenant.id == event.tenant_id))
+    if tenant_status is not TenantStatus.active:
+        raise _Paused(PauseCause.tenant_suspended, "the workspace is suspended")
     installation = None
     if event.endpoint_id is not None:
         installation = await session.scalar(
@@ -271,7 +293,7 @@ async def _earlier_failures(session: AsyncSession, event_id: uuid.UUID, current:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
-    if not isinstance(exc, (PermanentError, _Retry, NeedsReauth)):
+    if not isinstance(exc, (PermanentError, _Retry, _Paused, NeedsReauth)):
         text = f"{type(exc).__name__}: {text}"
     return text[:MAX_ERROR_LENGTH]
 
@@ -281,6 +303,7 @@ class _Outcome:
     outcome: AttemptOutcome
     result: dict[str, Any] | None = None
     error: str | None = None
+    pause_cause: PauseCause | None = None
     paused_on: uuid.UUID | None = None
 
 
@@ -295,9 +318,13 @@ def _outcome_of(event_id: uuid.UUID, number: int, given: EventOutcome) -> _Outco
     if isinstance(given, PermanentError):
         return _Outcome(AttemptOutcome.failed, error=_describe(given))
     if isinstance(given, NeedsReauth):
-        # Not the event's fault: it waits, unfailed, until the connection is fixed.
+        given = _Paused(PauseCause.connection, str(given), given.connection_id)
+    if isinstance(given, _Paused):
         return _Outcome(
-            AttemptOutcome.paused, error=_describe(given), paused_on=given.connection_id
+            AttemptOutcome.paused,
+            error=_describe(given),
+            pause_cause=given.cause,
+            paused_on=given.connection_id,
         )
     if not isinstance(given, _Retry):
         log.warning("event %s attempt %d failed: %s", event_id, number, _describe(given))
@@ -326,7 +353,7 @@ async def _process(
         handler: Handler | Exception
         try:
             handler = await _resolve_handler(session, runtime, first)
-        except (PermanentError, _Retry) as exc:
+        except (PermanentError, _Retry, _Paused) as exc:
             handler = exc
         events = [first]
         if isinstance(handler, Handler) and handler.integration.max_batch_size > 1:
@@ -439,6 +466,7 @@ async def _finish(
             "locked_until": None,
             "updated_at": now,
             "paused_connection_id": outcome.paused_on,
+            "pause_cause": outcome.pause_cause,
         }
         error = outcome.error
         kind = outcome.outcome

@@ -98,6 +98,7 @@ async def replay(
                 finished_at=None,
                 locked_until=None,
                 paused_connection_id=None,
+                pause_cause=None,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)

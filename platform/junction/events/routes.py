@@ -4,7 +4,6 @@ replays them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -25,6 +24,7 @@ from junction.events.schemas import (
     ReplayResult,
 )
 from junction.runtime import Runtime
+from junction.validation import UtcDatetime
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -35,8 +35,8 @@ async def list_events(
     session: SessionDep,
     status: EventStatus | None = None,
     endpoint_id: uuid.UUID | None = None,
-    received_after: datetime | None = None,
-    received_before: datetime | None = None,
+    received_after: UtcDatetime | None = None,
+    received_before: UtcDatetime | None = None,
     key: Annotated[
         str | None, Query(max_length=255, description="Part of the idempotency key")
     ] = None,

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from junction.events.models import AttemptOutcome, EventStatus
+from junction.events.models import AttemptOutcome, EventStatus, PauseCause
+from junction.validation import UtcDatetime
 
 
 class AttemptOut(BaseModel):
@@ -34,6 +35,9 @@ class EventSummary(BaseModel):
     next_attempt_at: datetime
     finished_at: datetime | None
     last_error: str | None
+    # While paused: why (`connection`: its credentials need a person; `tenant_suspended`).
+    pause_cause: PauseCause | None
+    paused_connection_id: uuid.UUID | None
 
 
 class EventDetail(EventSummary):
@@ -60,8 +64,8 @@ class ReplayRequest(BaseModel):
 
     status: EventStatus | None = None
     endpoint_id: uuid.UUID | None = None
-    received_after: datetime | None = None
-    received_before: datetime | None = None
+    received_after: UtcDatetime | None = None
+    received_before: UtcDatetime | None = None
 
 
 class ReplayResult(BaseModel):

@@ -14,29 +14,39 @@ from sqlalchemy import and_, or_, select, update
 from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
-from junction.events.models import DUE_STATUSES, Event, EventStatus
+from junction.events.models import DUE_STATUSES, Event, EventStatus, PauseCause
 from junction.runtime import Runtime
+from junction.tenancy.models import Tenant, TenantStatus
 
 SWEEP_BATCH = 1000
 RESUMABLE = (ConnectionStatus.healthy, ConnectionStatus.expiring)
 
 
 async def resume_paused_events(runtime: Runtime) -> int:
-    """Make due again every event paused by a connection that is healthy now."""
+    """Make due again every paused event whose cause is gone: its connection is healthy,
+    its workspace active again."""
     now = utcnow()
     async with runtime.sessionmaker() as session:
         with cross_tenant(session, "sweeper: resume paused events"):
             healthy = select(Connection.id).where(Connection.status.in_(RESUMABLE))
+            active = select(Tenant.id).where(Tenant.status == TenantStatus.active)
             result = await session.execute(
                 update(Event)
                 .where(
                     Event.status == EventStatus.paused,
-                    Event.paused_connection_id.in_(healthy.scalar_subquery()),
+                    or_(
+                        Event.paused_connection_id.in_(healthy.scalar_subquery()),
+                        and_(
+                            Event.pause_cause == PauseCause.tenant_suspended,
+                            Event.tenant_id.in_(active.scalar_subquery()),
+                        ),
+                    ),
                 )
                 .values(
                     status=EventStatus.retrying,
                     next_attempt_at=now,
                     paused_connection_id=None,
+                    pause_cause=None,
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)
