@@ -12,7 +12,9 @@ The API runs in its own process and the load generator in another. Phases:
    each request's intended send time, so a slow server cannot hide its queue
    (`p50_ms_at_500`, `p99_ms_at_500`);
 3. one worker starts on the backlog both phases left (no worker ran before):
-   `processed_per_s` through the echo plugin.
+   `processed_per_s` through the echo plugin, which takes batches of up to 50. The
+   backlog is one tenant's, so it is paced at JUNCTION_TENANT_DISPATCH_RATE (default
+   200 per second; set it in the environment to measure the worker unpaced).
 
 Prints one JSON object on its last line.
 """

@@ -45,7 +45,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     "/hooks/{token}",
     operation_id="intake-deliver",
     status_code=202,
-    responses={200: {"description": "A repeat of an accepted delivery"}},
+    responses={
+        200: {"description": "A repeat of an accepted delivery, or a platform's check (a ping)"}
+    },
 )
 async def deliver(
     token: str,
@@ -82,6 +84,10 @@ async def deliver(
             "the delivery could not be stored; retry later",
             headers={"Retry-After": "30"},
         ) from None
+    if accepted.acknowledged is not None:
+        runtime.metrics.events_received.labels("acknowledged").inc()
+        return JSONResponse({"acknowledged": accepted.acknowledged}, status_code=200)
+    assert accepted.event_id is not None
     runtime.metrics.events_received.labels("accepted" if accepted.created else "duplicate").inc()
     if accepted.created:
         background.add_task(runtime.queue.enqueue, accepted.tenant_id, accepted.event_id, 0)

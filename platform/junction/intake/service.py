@@ -42,10 +42,12 @@ class IntakeError(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
-    event_id: uuid.UUID
+    event_id: uuid.UUID | None
     tenant_id: uuid.UUID
     endpoint_id: uuid.UUID
     created: bool
+    # Set when the delivery was a platform's check, answered and not stored.
+    acknowledged: str | None = None
 
 
 def idempotency_key(source_key: str | None, body: bytes) -> str:
@@ -84,6 +86,9 @@ async def accept_delivery(
         raise IntakeError(
             503, "source_unavailable", "this endpoint's source format is not available now"
         ) from None
+    check = source.acknowledge(delivery)
+    if check is not None:
+        return Accepted(None, tenant_id, endpoint_id, created=False, acknowledged=check)
     if route.signing_secret_encrypted is not None:
         secret = secretbox.decrypt(route.signing_secret_encrypted)
         if not source.verify(delivery, secret):

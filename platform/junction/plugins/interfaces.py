@@ -66,6 +66,15 @@ class Source(ABC):
         body.
         """
 
+    def acknowledge(self, delivery: Delivery) -> str | None:
+        """Why this delivery is a platform's check rather than an order (the ping sent
+        when a webhook is created), or None for a real delivery (the default).
+
+        Intake answers such a check 200 and stores nothing, before any signature check:
+        platforms send it unsigned and only enable the webhook once it is answered.
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class ProbeResult:

@@ -1,0 +1,1 @@
+"""Shop formats for Junction: every platform's order read into one canonical order."""

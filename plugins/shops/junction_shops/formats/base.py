@@ -1,0 +1,72 @@
+"""What every shop format is: a source that also reads its deliveries as orders."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+from junction.plugins.interfaces import Delivery, Source
+from junction_shops.order import Order, OrderFormatError
+
+# Shops without a signature scheme of their own (a module posting OpenCart's order, a
+# custom JSON sender) sign with this header: hex HMAC-SHA256 of the raw body.
+SIGNATURE_HEADER = "x-junction-signature"
+
+
+def hex_hmac_matches(secret: str, body: bytes, given: str) -> bool:
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given.strip().lower())
+
+
+class ShopFormat(Source):
+    """A shop platform's deliveries: verified, identified, and read as a canonical order."""
+
+    @abstractmethod
+    def read_order(
+        self, payload: Any, headers: Mapping[str, str], paths: Mapping[str, str] | None = None
+    ) -> Order:
+        """The delivery as an order, or `OrderFormatError` naming what is missing.
+
+        `paths` is for formats whose field names a tenant configures (generic JSON).
+        """
+
+    def verify(self, delivery: Delivery, signing_secret: str) -> bool:
+        given = delivery.headers.get(SIGNATURE_HEADER, "")
+        return bool(given) and hex_hmac_matches(signing_secret, delivery.body, given)
+
+
+def as_object(payload: Any, platform: str) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise OrderFormatError(f"a {platform} order is a JSON object; got {type(payload).__name__}")
+    return payload
+
+
+def unflatten_form(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """PHP-style form keys (`products[0][name]`) back into nested objects and lists."""
+    root: dict[str, Any] = {}
+    for key, value in fields.items():
+        parts = key.replace("]", "").split("[")
+        node: Any = root
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+    nested = _lists(root)
+    return nested if isinstance(nested, dict) else {"items": nested}
+
+
+def _lists(node: Any) -> Any:
+    """Objects whose keys are 0, 1, 2 … become lists, in order."""
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _lists(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
