@@ -84,6 +84,9 @@ class Event(IdMixin, TenantScoped, Base):
         ForeignKey("connections.id", ondelete="SET NULL"), index=True
     )
     result: Mapped[dict[str, Any] | None]
+    # What the plugin already did outside (a lead created …), kept across attempts and
+    # replays so that nothing is done twice.
+    checkpoint: Mapped[dict[str, Any] | None]
     # When the payload, headers and result were dropped under the retention policy.
     payload_purged_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -49,6 +49,7 @@ from junction.events.models import (
     PauseCause,
 )
 from junction.events.retries import retry_delay
+from junction.events.services import EventServices, StoredCheckpoint
 from junction.intake.models import InboundEndpoint
 from junction.logs import bind_contextvars, bound_contextvars, context
 from junction.plugins.interfaces import (
@@ -380,7 +381,7 @@ async def _process(
         await runtime.queue.discard([(event.id, event.attempts - 1) for event in events[1:]])
 
         logs = [AttemptLog() for _ in events]
-        given = await _run(runtime, handler, events, logs)
+        given = await _run(runtime, session, handler, claim_id, events, logs)
         outcomes = [
             _outcome_of(event.id, event.attempts, one)
             for event, one in zip(events, given, strict=True)
@@ -390,11 +391,28 @@ async def _process(
 
 
 async def _run(
-    runtime: Runtime, handler: Handler | Exception, events: list[Event], logs: list[AttemptLog]
+    runtime: Runtime,
+    session: AsyncSession,
+    handler: Handler | Exception,
+    claim_id: uuid.UUID,
+    events: list[Event],
+    logs: list[AttemptLog],
 ) -> list[EventOutcome]:
     """Hand the events to the plugin; every failure becomes an outcome, none escapes."""
     if not isinstance(handler, Handler):
         return [handler]
+    endpoint_ids = {event.endpoint_id for event in events}
+    formats: dict[uuid.UUID | None, str] = dict(
+        (
+            await session.execute(
+                select(InboundEndpoint.id, InboundEndpoint.source_format).where(
+                    InboundEndpoint.id.in_(endpoint_ids)
+                )
+            )
+        ).all()
+    )
+    await session.commit()
+    services = EventServices(runtime, events[0].tenant_id)
     contexts = [
         EventContext(
             tenant_id=event.tenant_id,
@@ -404,6 +422,11 @@ async def _run(
             headers=event.headers,
             config=handler.config,
             log=attempt_log,
+            source_format=formats.get(event.endpoint_id, ""),
+            checkpoint=StoredCheckpoint(
+                runtime, event.tenant_id, event.id, claim_id, event.checkpoint
+            ),
+            services=services,
         )
         for event, attempt_log in zip(events, logs, strict=True)
     ]

@@ -11,9 +11,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from junction.connections.credentials import ConnectionCredentials
 
 
 class NoConfig(BaseModel):
@@ -217,6 +222,42 @@ class AttemptLog:
         self.add("error", message, **data)
 
 
+class Checkpoint:
+    """What earlier attempts already did outside Junction, kept on the event across
+    attempts and replays, so a retry picks up where the last one stopped.
+
+    Save right after each outside effect (a lead created …): a worker can die at any
+    moment, and what is not saved is done again.
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self.data: dict[str, Any] = dict(data or {})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    async def save(self, **values: Any) -> None:
+        """Record progress (JSON values) now."""
+        self.data.update(values)
+
+
+class PluginServices(ABC):
+    """What the core lends an integration while it processes a tenant's event."""
+
+    # Shared Redis, for caches and limits; prefix keys with the plugin's name.
+    redis: Redis
+
+    @abstractmethod
+    async def connection(
+        self, provider: str, connection_id: uuid.UUID | None = None
+    ) -> ConnectionCredentials:
+        """The tenant's connection to `provider`: the one named, or its only one.
+
+        Raises `PermanentError` when there is none (or several and none is named), and
+        `NeedsReauth` when its credentials need a person (the event is paused).
+        """
+
+
 @dataclass(frozen=True)
 class EventContext:
     """What an integration gets to process one event."""
@@ -229,6 +270,10 @@ class EventContext:
     # The tenant's configuration of this plugin, an instance of its config model.
     config: BaseModel
     log: AttemptLog
+    # The endpoint's source format: how to read the payload (`woocommerce` …).
+    source_format: str = ""
+    checkpoint: Checkpoint = field(default_factory=Checkpoint)
+    services: PluginServices | None = None
 
 
 # What a batch gives back for one of its events: the result to store (a mapping or None)

@@ -1,0 +1,98 @@
+"""What the core lends an integration while it runs an event: connections, Redis, and a
+checkpoint kept on the event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+
+from junction.connections.credentials import ConnectionCredentials, NeedsReauth
+from junction.connections.models import Connection, ConnectionStatus
+from junction.db.tenancy import scope_to_tenant
+from junction.events.models import Event
+from junction.plugins.interfaces import Checkpoint, PermanentError, PluginServices
+from junction.runtime import Runtime
+
+# Statuses whose credentials a person must fix before anything can be sent.
+NEEDS_A_PERSON = (ConnectionStatus.needs_reauth, ConnectionStatus.revoked)
+
+
+class LeaseLost(Exception):
+    """Another worker owns the event now: this attempt must stop."""
+
+
+class EventServices(PluginServices):
+    def __init__(self, runtime: Runtime, tenant_id: uuid.UUID) -> None:
+        self._runtime = runtime
+        self._tenant_id = tenant_id
+        self.redis: Redis = runtime.queue.redis
+
+    async def connection(
+        self, provider: str, connection_id: uuid.UUID | None = None
+    ) -> ConnectionCredentials:
+        kind = self._runtime.registry.providers.get(provider)
+        if kind is None:
+            raise PermanentError(f"no plugin provides {provider!r} connections")
+        async with self._runtime.sessionmaker() as session:
+            scope_to_tenant(session, self._tenant_id)
+            query = select(Connection.id, Connection.status).where(Connection.provider == provider)
+            if connection_id is not None:
+                query = query.where(Connection.id == connection_id)
+            rows = (await session.execute(query)).all()
+        if not rows:
+            named = f" {connection_id}" if connection_id else ""
+            raise PermanentError(
+                f"the workspace has no {kind.title} connection{named}; connect one"
+            )
+        if len(rows) > 1:
+            raise PermanentError(
+                f"the workspace has {len(rows)} {kind.title} connections; "
+                "choose one in the settings"
+            )
+        [(found, status)] = rows
+        if status in NEEDS_A_PERSON:
+            raise NeedsReauth(f"the {kind.title} connection needs to be authorized again", found)
+        return ConnectionCredentials(
+            self._runtime.sessionmaker,
+            self._runtime.queue.redis,
+            self._runtime.secretbox,
+            kind,
+            self._tenant_id,
+            found,
+        )
+
+
+class StoredCheckpoint(Checkpoint):
+    """A checkpoint written to the event at once, only while this claim holds it."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        tenant_id: uuid.UUID,
+        event_id: uuid.UUID,
+        claim_id: uuid.UUID,
+        data: Mapping[str, Any] | None,
+    ) -> None:
+        super().__init__(data)
+        self._runtime = runtime
+        self._tenant_id = tenant_id
+        self._event_id = event_id
+        self._claim_id = claim_id
+
+    async def save(self, **values: Any) -> None:
+        await super().save(**values)
+        async with self._runtime.sessionmaker() as session:
+            scope_to_tenant(session, self._tenant_id)
+            result = await session.execute(
+                update(Event)
+                .where(Event.id == self._event_id, Event.claim_id == self._claim_id)
+                .values(checkpoint=dict(self.data))
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost("the lease ran out; another worker has taken this event over")
