@@ -74,6 +74,10 @@ class ConnectionCredentials:
         self._connection_id = connection_id
         self._margin = refresh_margin
 
+    @property
+    def connection_id(self) -> uuid.UUID:
+        return self._connection_id
+
     async def load(self) -> Credentials:
         async with self._sessionmaker() as session:
             scope_to_tenant(session, self._tenant_id)

@@ -69,6 +69,17 @@ def _retry_after(response: httpx.Response) -> float:
     return float(value) if isinstance(value, (int, float)) else 1.0
 
 
+def _holds(entity: dict[str, Any], field_id: int, value: str) -> bool:
+    """Whether the entity's custom field `field_id` holds exactly `value`."""
+    return any(
+        field.get("field_id") == field_id
+        and any(
+            str(item.get("value", "")).strip() == value.strip() for item in field.get("values", [])
+        )
+        for field in entity.get("custom_fields_values") or []
+    )
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -300,18 +311,21 @@ class AmoClient:
         amoCRM's `query` matches loosely (any field, any part), so every result is
         checked against the exact field and value.
         """
-        found = []
-        async for contact in self.paginate(
-            "/api/v4/contacts", "contacts", {"query": value}, limit=50
-        ):
-            for field in contact.get("custom_fields_values") or []:
-                if field.get("field_id") == field_id and any(
-                    str(item.get("value", "")).strip() == value.strip()
-                    for item in field.get("values", [])
-                ):
-                    found.append(contact)
-                    break
-        return found
+        return [
+            contact
+            async for contact in self.paginate(
+                "/api/v4/contacts", "contacts", {"query": value}, limit=50
+            )
+            if _holds(contact, field_id, value)
+        ]
+
+    async def find_leads(self, field_id: int, value: str) -> list[dict[str, Any]]:
+        """Leads whose field `field_id` holds exactly `value` (checked, as `query` is loose)."""
+        return [
+            lead
+            async for lead in self.paginate("/api/v4/leads", "leads", {"query": value}, limit=50)
+            if _holds(lead, field_id, value)
+        ]
 
     async def find_elements(self, catalog_id: int, query: str) -> list[dict[str, Any]]:
         return [

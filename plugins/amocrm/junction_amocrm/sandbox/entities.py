@@ -468,6 +468,13 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         return await _update(account, [{**(await request.json()), "id": lead_id}])
 
+    @app.get("/api/v4/leads")
+    async def leads(request: Request) -> Response:
+        account = account_of(request)
+        query = request.query_params.get("query")
+        found = [lead for lead in account.leads.values() if not query or _matches(query, lead)]
+        return _paged(request, "leads", found)
+
     @app.get("/api/v4/leads/{lead_id}")
     async def lead(lead_id: int, request: Request) -> Response:
         account = account_of(request)

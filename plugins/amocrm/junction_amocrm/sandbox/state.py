@@ -215,6 +215,7 @@ class SandboxState:
             _field(ids, "Order date", None, "date"),
             _field(ids, "Order page", None, "url"),
             _field(ids, "Paid online", None, "checkbox"),
+            _field(ids, "Order ID", None, "text"),
         ]
         account.contact_fields = [
             _field(

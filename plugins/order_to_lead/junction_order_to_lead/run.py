@@ -1,0 +1,351 @@
+"""One order becoming a lead: find the contact, create the lead, add the note, link the
+products. Each step is checkpointed on the event the moment it is done, so a retry or a
+replay continues where the last attempt stopped and never does a step twice."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from redis.asyncio import Redis
+
+from junction.plugins.interfaces import AttemptLog, Checkpoint, PermanentError
+from junction_amocrm.client import AmoClient
+from junction_amocrm.errors import AmoError, AmoValidationError
+from junction_order_to_lead import lookups
+from junction_order_to_lead.config import OrderToLeadConfig
+from junction_order_to_lead.fields import FieldValueError, field_values
+from junction_order_to_lead.lookups import AccountFields
+from junction_order_to_lead.notes import default_note
+from junction_order_to_lead.templates import TemplateProblem, render
+from junction_shops.order import Order
+
+MAX_LEAD_NAME = 255
+
+
+@dataclass
+class OrderRun:
+    config: OrderToLeadConfig
+    order: Order
+    client: AmoClient
+    redis: Redis
+    tenant_id: uuid.UUID
+    connection_id: uuid.UUID
+    checkpoint: Checkpoint
+    log: AttemptLog
+
+    def problem(self, text: str) -> PermanentError:
+        return PermanentError(f"order {self.order.id}: {text}")
+
+    def field_id(self, machine_name: str) -> int:
+        return self.config.amo_fields[machine_name]
+
+    def context(self) -> dict[str, Any]:
+        return {"order": self.order.model_dump(mode="json"), "raw": self.order.raw}
+
+    async def fields(self) -> AccountFields:
+        fields = await lookups.account_fields(self.redis, self.connection_id, self.client)
+        missing = [
+            name
+            for name, field_id in self.config.amo_fields.items()
+            if field_id not in fields.of(name)
+        ]
+        if missing:
+            # Perhaps only what is remembered is stale: look once more before failing.
+            await lookups.forget_account(self.redis, self.connection_id)
+            fields = await lookups.account_fields(self.redis, self.connection_id, self.client)
+            missing = [n for n, i in self.config.amo_fields.items() if i not in fields.of(n)]
+        if missing:
+            described = ", ".join(f"{name} (field {self.field_id(name)})" for name in missing)
+            raise self.problem(
+                f"the amoCRM account has no field {described}; fix amo_fields in the settings"
+            )
+        return fields
+
+    def mapped_values(self, fields: AccountFields, entity: str) -> list[tuple[str, dict[str, Any]]]:
+        """(what it maps, custom field value) for each mapping onto `entity` fields."""
+        values = []
+        for order_field, target in self.config.mappings.items():
+            if not target.startswith(f"{entity}."):
+                continue
+            field = fields.of(target)[self.field_id(target)]
+            value = self.order.value(order_field)
+            try:
+                converted = field_values(field, value)
+            except FieldValueError as exc:
+                raise self.problem(
+                    f"{order_field} → {target} ({field.get('name')}, {field.get('type')}): {exc}"
+                ) from None
+            if converted is not None:
+                values.append(
+                    (f"{order_field} → {target}", {"field_id": field["id"], "values": converted})
+                )
+        return values
+
+    def refused(self, step: str, exc: AmoValidationError, labels: list[str]) -> PermanentError:
+        """amoCRM's refusal, with the mapping its path points at named."""
+        named = []
+        for item in exc.problems:
+            for error in item.get("errors", []):
+                path = str(error.get("path", ""))
+                parts = path.split(".")
+                label = ""
+                if len(parts) > 1 and parts[0] == "custom_fields_values" and parts[1].isdigit():
+                    index = int(parts[1])
+                    label = f"{labels[index]}: " if index < len(labels) else ""
+                named.append(f"{label}{error.get('code')} ({error.get('detail') or path})")
+        return self.problem(f"amoCRM refused the {step}: " + "; ".join(named))
+
+    # ---- the partner's contact -----------------------------------------------------
+
+    async def contact(self, fields: AccountFields) -> int | None:
+        saved = self.checkpoint.get("contact_id")
+        if saved is not None or self.checkpoint.get("without_contact"):
+            return int(saved) if saved is not None else None
+        lookup = self.config.partner
+        partner = self.order.value(lookup.order_field)
+        partner_id = str(partner).strip() if partner not in (None, "", False) else ""
+        field_id = self.field_id(lookup.contact_field)
+        if not partner_id:
+            return await self.no_contact(
+                f"the order has no partner id ({lookup.order_field})", fields
+            )
+        key = lookups.contact_key(self.tenant_id, field_id, partner_id)
+        cached = await self.redis.get(key)
+        if cached is not None:
+            contact_id = int(cached)
+            self.log.info("partner's contact remembered", contact_id=contact_id)
+        else:
+            found = await self.client.find_contacts(field_id, partner_id)
+            if len(found) > 1:
+                ids = ", ".join(str(contact["id"]) for contact in found)
+                raise self.problem(
+                    f"{len(found)} contacts hold partner id {partner_id!r} in "
+                    f"{lookup.contact_field} (contacts {ids}); keep one and replay the order"
+                )
+            if not found:
+                return await self.no_contact(
+                    f"no contact holds partner id {partner_id!r} in {lookup.contact_field}",
+                    fields,
+                    partner_id,
+                )
+            contact_id = int(found[0]["id"])
+            self.log.info("partner's contact found", contact_id=contact_id)
+            if self.config.contact_cache_seconds:
+                await self.redis.set(key, contact_id, ex=self.config.contact_cache_seconds)
+        await self.checkpoint.save(contact_id=contact_id)
+        return contact_id
+
+    async def no_contact(
+        self, reason: str, fields: AccountFields, partner_id: str = ""
+    ) -> int | None:
+        when = self.config.partner.when_missing
+        if when == "fail" or (when == "create_contact" and not partner_id):
+            raise self.problem(f"{reason}; add the partner's contact and replay the order")
+        if when == "no_contact":
+            self.log.warning(f"{reason}: the lead is created without a contact")
+            await self.checkpoint.save(without_contact=True)
+            return None
+        customer = self.order.customer
+        labelled = [
+            (
+                "partner id",
+                {
+                    "field_id": self.field_id(self.config.partner.contact_field),
+                    "values": [{"value": partner_id}],
+                },
+            ),
+            *self.mapped_values(fields, "contact"),
+        ]
+        body = {
+            "name": customer.name or f"Partner {partner_id}",
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "custom_fields_values": [value for _, value in labelled],
+        }
+        try:
+            [created] = await self.client.create_contacts([body])
+        except AmoValidationError as exc:
+            raise self.refused("contact", exc, [label for label, _ in labelled]) from None
+        contact_id = int(created["id"])
+        self.log.info(f"{reason}: the contact was created", contact_id=contact_id)
+        await self.checkpoint.save(contact_id=contact_id, contact_created=True)
+        return contact_id
+
+    # ---- the lead -------------------------------------------------------------------
+
+    def lead_body(
+        self, fields: AccountFields, contact_id: int | None
+    ) -> tuple[dict[str, Any], list[str]]:
+        config = self.config
+        try:
+            name = render(config.lead_name, self.context(), limit=MAX_LEAD_NAME).strip()
+        except TemplateProblem as exc:
+            raise self.problem(f"lead_name: {exc}") from None
+        labelled = self.mapped_values(fields, "lead")
+        if config.order_marker_field:
+            labelled.append(
+                (
+                    f"order marker → {config.order_marker_field}",
+                    {
+                        "field_id": self.field_id(config.order_marker_field),
+                        "values": [{"value": f"order:{self.order.id}"}],
+                    },
+                )
+            )
+        body: dict[str, Any] = {
+            "name": name or f"Order {self.order.id}",
+            "pipeline_id": config.pipeline_id,
+            "status_id": config.status_id,
+            "custom_fields_values": [value for _, value in labelled],
+            "_embedded": {"tags": [{"name": tag} for tag in config.tags]},
+        }
+        if config.price_from_total:
+            body["price"] = int(self.order.total.quantize(Decimal(1), ROUND_HALF_UP))
+        if config.responsible_user_id:
+            body["responsible_user_id"] = config.responsible_user_id
+        if contact_id is not None:
+            body["_embedded"]["contacts"] = [{"id": contact_id, "is_main": True}]
+        return body, [label for label, _ in labelled]
+
+    async def lead(self, fields: AccountFields, contact_id: int | None) -> int:
+        saved = self.checkpoint.get("lead_id")
+        if saved is not None:
+            return int(saved)
+        marker = self.config.order_marker_field
+        if marker:
+            earlier = await self.client.find_leads(self.field_id(marker), f"order:{self.order.id}")
+            if earlier:
+                lead_id = int(earlier[0]["id"])
+                self.log.info("the lead an earlier attempt created was found", lead_id=lead_id)
+                await self.checkpoint.save(lead_id=lead_id)
+                return lead_id
+        body, labels = self.lead_body(fields, contact_id)
+        try:
+            [created] = await self.client.create_leads([body])
+        except AmoValidationError as exc:
+            raise self.refused("lead", exc, labels) from None
+        lead_id = int(created["id"])
+        await self.checkpoint.save(lead_id=lead_id)
+        self.log.info("lead created", lead_id=lead_id)
+        return lead_id
+
+    # ---- the note and the products ------------------------------------------------------
+
+    def note_text(self) -> str:
+        settings = self.config.note
+        if settings.template is None:
+            return default_note(self.order, settings.language)
+        try:
+            return render(settings.template, self.context())
+        except TemplateProblem as exc:
+            raise self.problem(f"note.template: {exc}") from None
+
+    async def note(self, lead_id: int) -> int | None:
+        if not self.config.note.enabled:
+            return None
+        saved = self.checkpoint.get("note_id")
+        if saved is not None:
+            return int(saved)
+        note = {"entity_id": lead_id, "note_type": "common", "params": {"text": self.note_text()}}
+        [created] = await self.client.add_notes([note])
+        note_id = int(created["id"])
+        await self.checkpoint.save(note_id=note_id)
+        self.log.info("note added", note_id=note_id)
+        return note_id
+
+    async def element(self, catalog: lookups.ProductsCatalog, index: int) -> int:
+        item = self.order.items[index]
+        by_sku = self.config.products.match_by == "sku" and bool(item.sku)
+        match = item.sku if by_sku else item.name
+        key = lookups.element_key(self.connection_id, catalog.id, match)
+        cached = await self.redis.get(key)
+        if cached is not None:
+            return int(cached)
+        found = None
+        for element in await self.client.find_elements(catalog.id, match):
+            if by_sku:
+                skus = {
+                    str(value.get("value", "")).strip()
+                    for field in element.get("custom_fields_values") or []
+                    if field.get("field_id") == catalog.sku_field_id
+                    for value in field.get("values", [])
+                }
+                if match in skus:
+                    found = element
+                    break
+            elif str(element.get("name", "")).strip() == match:
+                found = element
+                break
+        if found is None:
+            if not self.config.products.create_missing:
+                raise self.problem(
+                    f"product {match!r} is not in the amoCRM catalog; add it, or allow "
+                    "products.create_missing"
+                )
+            values: list[dict[str, Any]] = []
+            if catalog.sku_field_id and item.sku:
+                values.append({"field_id": catalog.sku_field_id, "values": [{"value": item.sku}]})
+            if catalog.price_field_id:
+                price = format(item.price.quantize(Decimal("0.01")), "f")
+                values.append({"field_id": catalog.price_field_id, "values": [{"value": price}]})
+            [found] = await self.client.create_elements(
+                catalog.id, [{"name": item.name, "custom_fields_values": values}]
+            )
+            self.log.info("catalog element created", element_id=found["id"], name=item.name)
+        element_id = int(found["id"])
+        await self.redis.set(key, element_id, ex=lookups.ELEMENT_SECONDS)
+        return element_id
+
+    async def products(self, lead_id: int) -> int:
+        if not self.config.products.enabled or not self.order.items:
+            return 0
+        if self.checkpoint.get("products_linked"):
+            return len(self.order.items)
+        catalog = await lookups.products_catalog(self.redis, self.connection_id, self.client)
+        if catalog is None:
+            raise self.problem(
+                "the amoCRM account has no products catalog; switch products on in amoCRM "
+                "or turn products off in the settings"
+            )
+        try:
+            links = [
+                {
+                    "to_entity_id": await self.element(catalog, index),
+                    "to_entity_type": "catalog_elements",
+                    "metadata": {
+                        "catalog_id": catalog.id,
+                        "quantity": float(item.quantity),
+                        **({"price_id": catalog.price_field_id} if catalog.price_field_id else {}),
+                    },
+                }
+                for index, item in enumerate(self.order.items)
+            ]
+            await self.client.link_to_lead(lead_id, links)
+        except AmoError as exc:
+            if exc.status in (400, 404):
+                await lookups.forget_account(self.redis, self.connection_id)
+                raise self.problem(
+                    f"the products catalog {catalog.id} could not be used ({exc}); "
+                    "was it deleted? replay the order once the catalog is back"
+                ) from None
+            raise
+        await self.checkpoint.save(products_linked=True)
+        self.log.info("products linked", count=len(links))
+        return len(links)
+
+    async def execute(self) -> dict[str, Any]:
+        fields = await self.fields()
+        contact_id = await self.contact(fields)
+        lead_id = await self.lead(fields, contact_id)
+        note_id = await self.note(lead_id)
+        linked = await self.products(lead_id)
+        return {
+            "order_id": self.order.id,
+            "lead_id": lead_id,
+            "contact_id": contact_id,
+            "note_id": note_id,
+            "products_linked": linked,
+        }
