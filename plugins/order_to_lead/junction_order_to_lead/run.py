@@ -91,11 +91,11 @@ class OrderRun:
             for error in item.get("errors", []):
                 path = str(error.get("path", ""))
                 parts = path.split(".")
-                label = ""
+                label = path
                 if len(parts) > 1 and parts[0] == "custom_fields_values" and parts[1].isdigit():
                     index = int(parts[1])
-                    label = f"{labels[index]}: " if index < len(labels) else ""
-                named.append(f"{label}{error.get('code')} ({error.get('detail') or path})")
+                    label = labels[index] if index < len(labels) else path
+                named.append(f"{label}: {error.get('code')} ({error.get('detail')})")
         return self.problem(f"amoCRM refused the {step}: " + "; ".join(named))
 
     # ---- the partner's contact -----------------------------------------------------

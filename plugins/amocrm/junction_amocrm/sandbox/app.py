@@ -258,6 +258,16 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
         contact = entities.new_contact(state, state.accounts[account_id], body)
         return contact
 
+    @app.delete("/_sandbox/accounts/{account_id}/catalogs/{catalog_id}")
+    async def delete_catalog(account_id: int, catalog_id: int) -> dict[str, int]:
+        """A catalog someone deleted in amoCRM, with its elements."""
+        account = state.accounts[account_id]
+        account.catalogs = [c for c in account.catalogs if c["id"] != catalog_id]
+        gone = [i for i, e in account.elements.items() if e["catalog_id"] == catalog_id]
+        for element_id in gone:
+            del account.elements[element_id]
+        return {"deleted_elements": len(gone)}
+
     @app.post("/_sandbox/accounts/{account_id}/expire-access-tokens")
     async def expire_tokens(account_id: int) -> dict[str, int]:
         expired = 0

@@ -72,7 +72,8 @@ class GenericJson(ShopFormat):
             raise OrderFormatError(f"unknown order fields in the paths: {', '.join(unknown)}")
 
         def path(name: str) -> str:
-            return where.get(name, name)
+            # Item fields are read inside each item: `item.name` is its `name`.
+            return where.get(name, name.removeprefix("item."))
 
         def get(name: str, source: Any = data) -> Any:
             return dig(source, path(name))
