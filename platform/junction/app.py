@@ -17,6 +17,7 @@ from junction.health import router as health_router
 from junction.intake.endpoint_routes import router as endpoints_router
 from junction.intake.routes import router as intake_router
 from junction.plugins.registry import PluginRegistry
+from junction.plugins.routes import router as installations_router
 from junction.runtime import open_runtime
 from junction.settings import Settings, load_settings
 
@@ -51,4 +52,5 @@ def create_app(
     app.include_router(events_router)
     app.include_router(connections_router)
     app.include_router(endpoints_router)
+    app.include_router(installations_router)
     return app

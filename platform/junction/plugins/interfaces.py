@@ -276,6 +276,16 @@ class EventContext:
     services: PluginServices | None = None
 
 
+@dataclass(frozen=True)
+class Preview:
+    """The requests an event would make: each `{"method", "path", "params", "json",
+    "sent"}`, where `sent` is true for reads that were really made."""
+
+    requests: list[dict[str, Any]]
+    # Why processing would stop (a missing partner …), or None when it would go through.
+    problem: str | None = None
+
+
 # What a batch gives back for one of its events: the result to store (a mapping or None)
 # or the exception the event failed with, handled as if `process_event` had raised it.
 EventOutcome = dict[str, Any] | None | Exception
@@ -314,6 +324,19 @@ class Integration(ABC):
             except Exception as exc:  # noqa: BLE001 - each event's failure is its outcome
                 outcomes.append(exc)
         return outcomes
+
+    async def preview(self, event: EventContext) -> Preview | None:
+        """What processing `event` would send to the outside world, sending no write.
+
+        Reads may be made for real (to find what exists); writes are only described.
+        None (the default): the plugin offers no preview.
+        """
+        return None
+
+    async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:
+        """Forget what the plugin remembers for the tenant (looked-up contacts …), so the
+        next events look it up again; returns how many entries were dropped."""
+        return 0
 
 
 class PermanentError(Exception):

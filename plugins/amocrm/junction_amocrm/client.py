@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import time
@@ -103,6 +104,7 @@ class AmoClient:
         http: httpx.AsyncClient | None = None,
         log: AttemptLog | None = None,
         sleep: Any = asyncio.sleep,
+        dry_run: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
@@ -113,6 +115,11 @@ class AmoClient:
         self._sleep = sleep
         # Lowered after a 504 (the batch was too heavy); later batches stay under it.
         self.batch_cap = MAX_BATCH
+        # A dry run reads for real and only records its writes (previews): every call
+        # is listed in `calls`, in order.
+        self.dry_run = dry_run
+        self.calls: list[dict[str, Any]] = []
+        self._placeholder_ids = itertools.count(1)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -132,6 +139,18 @@ class AmoClient:
         """Send one API call; the parsed JSON body, or None for 204."""
         method = method.upper()
         idempotent = method in IDEMPOTENT
+        if self.dry_run:
+            self.calls.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "params": params,
+                    "json": json_body,
+                    "sent": idempotent,
+                }
+            )
+            if not idempotent:
+                return self._placeholder_answer(path, json_body)
         token = await self._tokens.access_token()
         refreshed = False
         server_failures = 0
@@ -203,6 +222,20 @@ class AmoClient:
                 await self._backoff(server_failures)
                 continue
             raise self._client_error(response, body)
+
+    def _placeholder_answer(self, path: str, json_body: Any) -> dict[str, Any]:
+        """What amoCRM would answer a write, with negative ids standing in for its own."""
+        key = path.rstrip("/").rsplit("/", 1)[-1]
+        key = "links" if key == "link" else key
+        items = json_body if isinstance(json_body, list) else [json_body]
+        return {
+            "_embedded": {
+                key: [
+                    {"id": -next(self._placeholder_ids), "request_id": str(index)}
+                    for index, _ in enumerate(items)
+                ]
+            }
+        }
 
     def _client_error(self, response: httpx.Response, body: Any) -> AmoError:
         status = response.status_code

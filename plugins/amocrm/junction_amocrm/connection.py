@@ -18,6 +18,7 @@ async def open_client(
     *,
     settings: AmoSettings | None = None,
     log: AttemptLog | None = None,
+    dry_run: bool = False,
 ) -> AmoClient:
     """A client on the account's current domain, sharing the account's request budget
     with every other process, logging its calls to `log` (an event attempt's)."""
@@ -27,4 +28,4 @@ async def open_client(
         redis, str(current.details["account_id"]), limit=settings.rate_limit_per_second
     )
     base = api_base_url(str(current.details["domain"]), settings.extra_hosts)
-    return AmoClient(base, AccessTokens(credentials), limiter, log=log)
+    return AmoClient(base, AccessTokens(credentials), limiter, log=log, dry_run=dry_run)

@@ -35,6 +35,8 @@ class OrderRun:
     connection_id: uuid.UUID
     checkpoint: Checkpoint
     log: AttemptLog
+    # A preview: writes are only described, so their placeholder ids are never remembered.
+    dry_run: bool = False
 
     def problem(self, text: str) -> PermanentError:
         return PermanentError(f"order {self.order.id}: {text}")
@@ -133,7 +135,7 @@ class OrderRun:
                 )
             contact_id = int(found[0]["id"])
             self.log.info("partner's contact found", contact_id=contact_id)
-            if self.config.contact_cache_seconds:
+            if self.config.contact_cache_seconds and not self.dry_run:
                 await self.redis.set(key, contact_id, ex=self.config.contact_cache_seconds)
         await self.checkpoint.save(contact_id=contact_id)
         return contact_id
@@ -296,7 +298,8 @@ class OrderRun:
             )
             self.log.info("catalog element created", element_id=found["id"], name=item.name)
         element_id = int(found["id"])
-        await self.redis.set(key, element_id, ex=lookups.ELEMENT_SECONDS)
+        if not self.dry_run:
+            await self.redis.set(key, element_id, ex=lookups.ELEMENT_SECONDS)
         return element_id
 
     async def products(self, lead_id: int) -> int:

@@ -1,0 +1,167 @@
+"""The installations API: a tenant's plugins, a dry run of one, and clearing its caches."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
+from junction.api.errors import ApiError
+from junction.connections.credentials import NeedsReauth
+from junction.events.services import EventServices
+from junction.intake.models import InboundEndpoint
+from junction.plugins.interfaces import (
+    AttemptLog,
+    Checkpoint,
+    EventContext,
+    Integration,
+    PermanentError,
+)
+from junction.plugins.models import PluginInstallation
+from junction.plugins.registry import PluginError
+
+router = APIRouter(prefix="/api/installations", tags=["installations"])
+
+
+class InstallationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    plugin: str
+    enabled: bool
+    config: dict[str, Any]
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payload: Any = Field(description="A sample delivery's body, as its shop sends it (parsed).")
+    headers: dict[str, str] = Field(default_factory=dict)
+    source_format: str | None = Field(
+        default=None,
+        description="How to read the payload; empty: the format of the installation's endpoint.",
+    )
+
+
+class PreviewOut(BaseModel):
+    requests: list[dict[str, Any]]
+    problem: str | None
+    log: list[dict[str, Any]]
+
+
+class ClearedOut(BaseModel):
+    cleared: int
+
+
+async def _installation(session: AsyncSession, installation_id: uuid.UUID) -> PluginInstallation:
+    found = await session.scalar(
+        select(PluginInstallation).where(PluginInstallation.id == installation_id)
+    )
+    if found is None:
+        raise ApiError(404, "not_found", "no installation has this id")
+    return found
+
+
+def _integration(runtime: Any, installation: PluginInstallation) -> Integration:
+    try:
+        loaded = runtime.registry.plugin(installation.plugin)
+    except PluginError as exc:
+        raise ApiError(409, "plugin_unavailable", str(exc)) from None
+    if loaded.integration is None:
+        raise ApiError(
+            409, "no_integration", f"the plugin {installation.plugin!r} does not process events"
+        )
+    integration: Integration = loaded.integration
+    return integration
+
+
+@router.get("", operation_id="installations-list")
+async def list_installations(caller: CallerDep, session: SessionDep) -> list[InstallationOut]:
+    """The tenant's plugins and their configuration."""
+    rows = await session.scalars(select(PluginInstallation).order_by(PluginInstallation.plugin))
+    return [InstallationOut.model_validate(row) for row in rows]
+
+
+@router.post("/{installation_id}/preview", operation_id="installations-preview")
+async def preview(
+    installation_id: uuid.UUID,
+    request: PreviewRequest,
+    caller: ManagerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PreviewOut:
+    """The exact requests a sample delivery would make, with nothing written anywhere."""
+    installation = await _installation(session, installation_id)
+    integration = _integration(runtime, installation)
+    source_format = request.source_format
+    if source_format is None:
+        formats = set(
+            (
+                await session.scalars(
+                    select(InboundEndpoint.source_format).where(
+                        InboundEndpoint.installation_id == installation.id
+                    )
+                )
+            ).all()
+        )
+        if len(formats) != 1:
+            raise ApiError(
+                422,
+                "source_format_needed",
+                "name the source_format: the installation's endpoints do not settle it",
+                field="source_format",
+            )
+        [source_format] = formats
+    elif source_format not in runtime.registry.sources:
+        raise ApiError(
+            422,
+            "unknown_source_format",
+            f"no source format {source_format!r}",
+            field="source_format",
+        )
+    try:
+        config = runtime.registry.validate_config(installation.plugin, installation.config)
+    except PluginError as exc:
+        raise ApiError(409, "invalid_config", str(exc)) from None
+    await session.commit()
+    log = AttemptLog()
+    context = EventContext(
+        tenant_id=caller.tenant_id,
+        event_id=uuid.uuid4(),
+        attempt=1,
+        payload=request.payload,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        config=config,
+        log=log,
+        source_format=source_format,
+        checkpoint=Checkpoint(),
+        services=EventServices(runtime, caller.tenant_id),
+    )
+    try:
+        result = await integration.preview(context)
+    except PermanentError as exc:
+        return PreviewOut(requests=[], problem=str(exc), log=log.entries)
+    except NeedsReauth as exc:
+        raise ApiError(409, "connection_needs_reauth", str(exc)) from None
+    if result is None:
+        raise ApiError(404, "no_preview", f"the plugin {installation.plugin!r} offers no preview")
+    return PreviewOut(requests=result.requests, problem=result.problem, log=log.entries)
+
+
+@router.post("/{installation_id}/clear-cache", operation_id="installations-clear-cache")
+async def clear_cache(
+    installation_id: uuid.UUID, caller: ManagerDep, session: SessionDep, runtime: RuntimeDep
+) -> ClearedOut:
+    """Forget what the plugin remembers for this workspace (contacts it looked up …)."""
+    installation = await _installation(session, installation_id)
+    integration = _integration(runtime, installation)
+    await session.commit()
+    cleared = await integration.clear_cache(
+        caller.tenant_id, EventServices(runtime, caller.tenant_id)
+    )
+    return ClearedOut(cleared=cleared)

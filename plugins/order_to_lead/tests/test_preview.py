@@ -1,0 +1,109 @@
+"""The preview API: the exact amoCRM requests of a sample order, with nothing written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction.app import create_app
+from junction.plugins.registry import build_registry
+from junction.settings import Settings
+from junction.tenancy.models import Role
+from tests.factories import ApiKeyFactory
+from tests.support.order_to_lead_shop import PARTNER, Shop
+
+KEY = "jk_preview_" + "p" * 43
+ORDER = (
+    Path(__file__).parents[2] / "shops/tests/real-payloads/opencart/arastta_getOrder_order18.json"
+)
+
+
+@pytest.fixture
+async def api(
+    shop: Shop,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+) -> AsyncIterator[httpx.AsyncClient]:
+    ApiKeyFactory(tenant=shop.installation.tenant, key=KEY, role=Role.admin)
+    await session.commit()
+    # Built after the shop fixture pointed the amoCRM provider at the sandbox.
+    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://junction.test",
+            headers={"Authorization": f"Bearer {KEY}"},
+        ) as client:
+            yield client
+
+
+async def test_a_preview_shows_the_requests_and_writes_nothing(
+    shop: Shop, api: httpx.AsyncClient
+) -> None:
+    contact_id = shop.add_partner()
+    order = json.loads(ORDER.read_text())
+    order["customer_id"] = PARTNER
+    answer = await api.post(
+        f"/api/installations/{shop.installation.id}/preview",
+        json={"payload": order, "source_format": "opencart"},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["problem"] is None
+    writes = [call for call in body["requests"] if not call["sent"]]
+    assert [(call["method"], call["path"]) for call in writes] == [
+        ("POST", "/api/v4/leads"),
+        ("POST", "/api/v4/leads/notes"),
+        ("POST", f"/api/v4/catalogs/{shop.account['catalogs'][0]['id']}/elements"),
+        ("POST", "/api/v4/leads/-1/link"),
+    ]
+    [lead] = writes[0]["json"]
+    assert lead["name"] == "Order 18 for Ali"
+    assert lead["_embedded"]["contacts"] == [{"id": contact_id, "is_main": True}]
+    assert writes[3]["json"][0]["metadata"]["quantity"] == 1.0
+    state = shop.state()
+    assert state["leads"] == []
+    assert state["notes"] == []
+    assert state["elements"] == []
+
+
+async def test_a_preview_says_where_processing_would_stop(
+    shop: Shop, api: httpx.AsyncClient
+) -> None:
+    order = json.loads(ORDER.read_text())
+    answer = await api.post(
+        f"/api/installations/{shop.installation.id}/preview",
+        json={"payload": order, "source_format": "opencart"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["problem"] == (
+        "order 18: no contact holds partner id '1' in contact.cf.partner_id; "
+        "add the partner's contact and replay the order"
+    )
+    unknown = await api.post(
+        f"/api/installations/{shop.installation.id}/preview",
+        json={"payload": order, "source_format": "nope"},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "source_format"
+
+
+async def test_the_contact_cache_is_cleared_per_tenant(shop: Shop, api: httpx.AsyncClient) -> None:
+    from junction_order_to_lead import lookups
+
+    redis = shop.runtime.queue.redis
+    tenant = shop.installation.tenant_id
+    await redis.set(lookups.contact_key(tenant, 1, "a"), 10)
+    await redis.set(lookups.contact_key(tenant, 1, "b"), 11)
+    answer = await api.post(f"/api/installations/{shop.installation.id}/clear-cache")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"cleared": 2}
+    assert await redis.get(lookups.contact_key(tenant, 1, "a")) is None
