@@ -79,3 +79,12 @@ async def test_unknown_plugins_and_sources_refuse_the_whole_manifest(
     assert "plugin 'ghost' is not loaded" in message
     assert "source format 'telepathy' is not provided by any plugin" in message
     assert "plugin 'missing' is not in installations" in message
+
+
+async def test_the_partner_shop_example_applies(
+    session: AsyncSession, registry: PluginRegistry
+) -> None:
+    manifest = load_manifest(ROOT / "tenants" / "partner-shop.yaml")
+    applied = await apply_manifest(session, manifest, registry, secretbox)
+    assert applied.created
+    assert list(applied.endpoint_tokens) == ["OpenCart orders"]

@@ -420,6 +420,12 @@ class AmoClient:
             "POST", f"/api/v4/catalogs/{catalog_id}/elements", "elements", elements, batch_size
         )
 
+    async def link_leads(
+        self, links: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH
+    ) -> list[dict[str, Any]]:
+        """Links of several leads in one request; each item carries its lead's `entity_id`."""
+        return await self._batched("POST", "/api/v4/leads/link", "links", links, batch_size)
+
     async def link_to_lead(
         self, lead_id: int, links: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH
     ) -> list[dict[str, Any]]:

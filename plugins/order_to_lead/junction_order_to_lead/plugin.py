@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -10,6 +11,7 @@ from junction.connections.credentials import NeedsReauth
 from junction.plugins import hookimpl
 from junction.plugins.interfaces import (
     EventContext,
+    EventOutcome,
     Integration,
     PermanentError,
     PluginInfo,
@@ -19,6 +21,7 @@ from junction.plugins.interfaces import (
 from junction_amocrm.connection import open_client
 from junction_amocrm.errors import AmoUnauthorized
 from junction_order_to_lead import lookups
+from junction_order_to_lead.batch import process_orders
 from junction_order_to_lead.config import OrderToLeadConfig
 from junction_order_to_lead.run import OrderRun
 from junction_shops.formats import shop_format
@@ -43,61 +46,78 @@ def read_order(event: EventContext, config: OrderToLeadConfig) -> Order:
 
 
 class OrderToLead(Integration):
+    # amoCRM's batch endpoints take up to 50 entities per request.
+    max_batch_size = 50
+
     async def process_event(self, event: EventContext) -> dict[str, Any] | None:
-        result, _ = await self._run(event, dry_run=False)
-        return result
+        [outcome], _ = await self._run([event], dry_run=False)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def process_batch(self, events: Sequence[EventContext]) -> Sequence[EventOutcome]:
+        outcomes, _ = await self._run(list(events), dry_run=False)
+        return outcomes
 
     async def preview(self, event: EventContext) -> Preview | None:
-        try:
-            _, calls = await self._run(event, dry_run=True)
-        except _Stopped as stopped:
-            return Preview(requests=stopped.calls, problem=str(stopped.reason))
+        [outcome], calls = await self._run([event], dry_run=True)
+        if isinstance(outcome, PermanentError):
+            return Preview(requests=calls, problem=str(outcome))
+        if isinstance(outcome, Exception):
+            raise outcome
         return Preview(requests=calls)
 
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:
         return await lookups.clear_contacts(services.redis, tenant_id)
 
     async def _run(
-        self, event: EventContext, *, dry_run: bool
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        config = event.config
+        self, events: list[EventContext], *, dry_run: bool
+    ) -> tuple[list[EventOutcome], list[dict[str, Any]]]:
+        """The events of one installation (one config, one connection), as one batch."""
+        first = events[0]
+        config = first.config
         assert isinstance(config, OrderToLeadConfig)
-        assert event.services is not None
-        order = read_order(event, config)
-        credentials = await event.services.connection("amocrm", config.connection_id)
+        assert first.services is not None
+        credentials = await first.services.connection("amocrm", config.connection_id)
         client = await open_client(
-            credentials, event.services.redis, log=event.log, dry_run=dry_run
+            credentials, first.services.redis, log=first.log, dry_run=dry_run
         )
         async with client:
-            run = OrderRun(
-                config=config,
-                order=order,
-                client=client,
-                redis=event.services.redis,
-                tenant_id=event.tenant_id,
-                connection_id=credentials.connection_id,
-                checkpoint=event.checkpoint,
-                log=event.log,
-                dry_run=dry_run,
-            )
+            runs: list[OrderRun | Exception] = []
+            for event in events:
+                try:
+                    order = read_order(event, config)
+                except PermanentError as exc:
+                    runs.append(exc)
+                    continue
+                runs.append(
+                    OrderRun(
+                        config=config,
+                        order=order,
+                        client=client,
+                        redis=first.services.redis,
+                        tenant_id=event.tenant_id,
+                        connection_id=credentials.connection_id,
+                        checkpoint=event.checkpoint,
+                        log=event.log,
+                        dry_run=dry_run,
+                    )
+                )
             try:
-                return await run.execute(), client.calls
+                started = next((run for run in runs if isinstance(run, OrderRun)), None)
+                if started is None:
+                    return [run for run in runs if isinstance(run, Exception)], client.calls
+                fields = await started.fields()
+                outcomes = await process_orders(runs, fields)
             except AmoUnauthorized as exc:
                 # Refused even after a refresh: a person must connect the account again.
                 raise NeedsReauth(str(exc), credentials.connection_id) from None
-            except PermanentError as exc:
-                if dry_run:
-                    raise _Stopped(exc, client.calls) from None
-                raise
-
-
-class _Stopped(Exception):
-    """A preview stopped where processing would: the reason and the calls until then."""
-
-    def __init__(self, reason: PermanentError, calls: list[dict[str, Any]]) -> None:
-        super().__init__(str(reason))
-        self.reason = reason
-        self.calls = calls
+            return [
+                NeedsReauth(str(outcome), credentials.connection_id)
+                if isinstance(outcome, AmoUnauthorized)
+                else outcome
+                for outcome in outcomes
+            ], client.calls
 
 
 @hookimpl

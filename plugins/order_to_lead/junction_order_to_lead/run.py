@@ -212,27 +212,21 @@ class OrderRun:
             body["_embedded"]["contacts"] = [{"id": contact_id, "is_main": True}]
         return body, [label for label, _ in labelled]
 
-    async def lead(self, fields: AccountFields, contact_id: int | None) -> int:
+    async def earlier_lead(self) -> int | None:
+        """The lead an earlier attempt created: from the checkpoint or, when that attempt
+        may have died between amoCRM's answer and the checkpoint, by the order marker."""
         saved = self.checkpoint.get("lead_id")
         if saved is not None:
             return int(saved)
         marker = self.config.order_marker_field
-        if marker:
+        if marker and self.checkpoint.get("creating_lead"):
             earlier = await self.client.find_leads(self.field_id(marker), f"order:{self.order.id}")
             if earlier:
                 lead_id = int(earlier[0]["id"])
                 self.log.info("the lead an earlier attempt created was found", lead_id=lead_id)
                 await self.checkpoint.save(lead_id=lead_id)
                 return lead_id
-        body, labels = self.lead_body(fields, contact_id)
-        try:
-            [created] = await self.client.create_leads([body])
-        except AmoValidationError as exc:
-            raise self.refused("lead", exc, labels) from None
-        lead_id = int(created["id"])
-        await self.checkpoint.save(lead_id=lead_id)
-        self.log.info("lead created", lead_id=lead_id)
-        return lead_id
+        return None
 
     # ---- the note and the products ------------------------------------------------------
 
@@ -245,18 +239,10 @@ class OrderRun:
         except TemplateProblem as exc:
             raise self.problem(f"note.template: {exc}") from None
 
-    async def note(self, lead_id: int) -> int | None:
-        if not self.config.note.enabled:
+    def note_body(self, lead_id: int) -> dict[str, Any] | None:
+        if not self.config.note.enabled or self.checkpoint.get("note_id") is not None:
             return None
-        saved = self.checkpoint.get("note_id")
-        if saved is not None:
-            return int(saved)
-        note = {"entity_id": lead_id, "note_type": "common", "params": {"text": self.note_text()}}
-        [created] = await self.client.add_notes([note])
-        note_id = int(created["id"])
-        await self.checkpoint.save(note_id=note_id)
-        self.log.info("note added", note_id=note_id)
-        return note_id
+        return {"entity_id": lead_id, "note_type": "common", "params": {"text": self.note_text()}}
 
     async def element(self, catalog: lookups.ProductsCatalog, index: int) -> int:
         item = self.order.items[index]
@@ -302,11 +288,14 @@ class OrderRun:
             await self.redis.set(key, element_id, ex=lookups.ELEMENT_SECONDS)
         return element_id
 
-    async def products(self, lead_id: int) -> int:
-        if not self.config.products.enabled or not self.order.items:
-            return 0
-        if self.checkpoint.get("products_linked"):
-            return len(self.order.items)
+    async def product_links(self, lead_id: int) -> list[dict[str, Any]]:
+        """The lead's links to its products, finding or creating the catalog elements."""
+        if (
+            not self.config.products.enabled
+            or not self.order.items
+            or self.checkpoint.get("products_linked")
+        ):
+            return []
         catalog = await lookups.products_catalog(self.redis, self.connection_id, self.client)
         if catalog is None:
             raise self.problem(
@@ -314,8 +303,9 @@ class OrderRun:
                 "or turn products off in the settings"
             )
         try:
-            links = [
+            return [
                 {
+                    "entity_id": lead_id,
                     "to_entity_id": await self.element(catalog, index),
                     "to_entity_type": "catalog_elements",
                     "metadata": {
@@ -326,29 +316,24 @@ class OrderRun:
                 }
                 for index, item in enumerate(self.order.items)
             ]
-            await self.client.link_to_lead(lead_id, links)
         except AmoError as exc:
-            if exc.status in (400, 404):
-                await lookups.forget_account(self.redis, self.connection_id)
-                raise self.problem(
-                    f"the products catalog {catalog.id} could not be used ({exc}); "
-                    "was it deleted? replay the order once the catalog is back"
-                ) from None
-            raise
-        await self.checkpoint.save(products_linked=True)
-        self.log.info("products linked", count=len(links))
-        return len(links)
+            raise self.catalog_problem(catalog.id, exc) from None
 
-    async def execute(self) -> dict[str, Any]:
-        fields = await self.fields()
-        contact_id = await self.contact(fields)
-        lead_id = await self.lead(fields, contact_id)
-        note_id = await self.note(lead_id)
-        linked = await self.products(lead_id)
+    def catalog_problem(self, catalog_id: int, exc: AmoError) -> Exception:
+        if exc.status in (400, 404):
+            return self.problem(
+                f"the products catalog {catalog_id} could not be used ({exc}); "
+                "was it deleted? replay the order once the catalog is back"
+            )
+        return exc
+
+    def result(self) -> dict[str, Any]:
         return {
             "order_id": self.order.id,
-            "lead_id": lead_id,
-            "contact_id": contact_id,
-            "note_id": note_id,
-            "products_linked": linked,
+            "lead_id": self.checkpoint.get("lead_id"),
+            "contact_id": self.checkpoint.get("contact_id"),
+            "note_id": self.checkpoint.get("note_id"),
+            "products_linked": len(self.order.items)
+            if self.checkpoint.get("products_linked")
+            else 0,
         }

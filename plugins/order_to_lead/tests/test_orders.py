@@ -275,8 +275,11 @@ async def test_a_replayed_order_and_a_lost_checkpoint_make_one_lead(
     scope_to_tenant(session, event.tenant_id)
     assert await replay(session, shop.runtime.queue, ReplayFilter(event_ids=(event.id,))) == 1
     assert (await _run(shop, session, event)).status is EventStatus.done
-    # A worker that died between amoCRM's answer and the checkpoint: nothing recorded.
-    await session.execute(update(Event).where(Event.id == event.id).values(checkpoint=None))
+    # A worker that died between amoCRM's answer and the checkpoint: only the intent to
+    # create the lead was recorded, not the lead.
+    await session.execute(
+        update(Event).where(Event.id == event.id).values(checkpoint={"creating_lead": True})
+    )
     assert await replay(session, shop.runtime.queue, ReplayFilter(event_ids=(event.id,))) == 1
     again = await _run(shop, session, event)
     assert again.status is EventStatus.done
@@ -284,3 +287,47 @@ async def test_a_replayed_order_and_a_lost_checkpoint_make_one_lead(
     assert len(state["leads"]) == 1
     assert again.result is not None
     assert again.result["lead_id"] == state["leads"][0]["id"]
+
+
+async def test_a_backlog_goes_to_amocrm_in_batches_each_order_with_its_outcome(
+    shop: Shop, session: AsyncSession
+) -> None:
+    partners = [f"70020{n}" for n in range(5)]
+    for partner in partners[:4]:
+        shop.add_partner(partner, name=f"Partner {partner}")
+    endpoint = shop.endpoint("opencart")
+    base, _, _ = _opencart()
+    events = [
+        event_for(endpoint, {**base, "order_id": str(100 + n), "customer_id": partner}, f"b{n}")
+        for n, partner in enumerate(partners)
+    ]
+    await session.commit()
+    shop.sandbox.post("/_sandbox/stats/reset")
+
+    await process_event(shop.runtime, events[0].tenant_id, events[0].id)
+
+    session.expunge_all()
+    with cross_tenant(session, "test: read back"):
+        stored = {
+            e.id: e
+            for e in await session.scalars(
+                select(Event).where(Event.id.in_([e.id for e in events]))
+            )
+        }
+    statuses = [stored[e.id].status for e in events]
+    assert statuses == [EventStatus.done] * 4 + [EventStatus.failed]
+    assert "no contact holds partner id '700204'" in (stored[events[4].id].last_error or "")
+    state = shop.state()
+    assert sorted(lead["name"] for lead in state["leads"]) == [
+        f"Order {100 + n} for Ali" for n in range(4)
+    ]
+    assert len(state["notes"]) == 4
+    assert len(state["links"]) == 4
+    # Each done order names its own lead.
+    leads = {stored[e.id].result["lead_id"] for e in events[:4]}  # type: ignore[index]
+    assert leads == {lead["id"] for lead in state["leads"]}
+    # Five partner lookups; the account's fields and catalog (4, remembered afterwards);
+    # the one product found missing and created (2, remembered); and one request each
+    # for the leads, the notes and the links of all four orders.
+    accepted = shop.sandbox.get("/_sandbox/stats").json()["accounts"][str(shop.account_id)]
+    assert accepted["accepted"] == 5 + 4 + 2 + 3

@@ -63,12 +63,13 @@ async def test_a_preview_shows_the_requests_and_writes_nothing(
         ("POST", "/api/v4/leads"),
         ("POST", "/api/v4/leads/notes"),
         ("POST", f"/api/v4/catalogs/{shop.account['catalogs'][0]['id']}/elements"),
-        ("POST", "/api/v4/leads/-1/link"),
+        ("POST", "/api/v4/leads/link"),
     ]
     [lead] = writes[0]["json"]
     assert lead["name"] == "Order 18 for Ali"
     assert lead["_embedded"]["contacts"] == [{"id": contact_id, "is_main": True}]
     assert writes[3]["json"][0]["metadata"]["quantity"] == 1.0
+    assert writes[3]["json"][0]["entity_id"] == -1
     state = shop.state()
     assert state["leads"] == []
     assert state["notes"] == []
