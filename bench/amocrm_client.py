@@ -22,8 +22,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from harness import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "plugins" / "amocrm" / "tests"
 sys.path[:0] = [str(ROOT), str(TESTS)]
 
@@ -37,15 +37,6 @@ from tests.factories import TEST_SECRET_KEY  # noqa: E402
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 OVERHEAD_CALLS = int(os.environ.get("BENCH_OVERHEAD_CALLS", "3000"))
 LIMIT_RPS = 7
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _overhead_ms() -> float:
@@ -90,7 +81,7 @@ def main() -> None:
         redis_url = embedded.start()
     database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     migrate.upgrade(database_url)
-    port = _free_port()
+    port = free_port()
     sandbox_url = f"http://127.0.0.1:{port}"
     log = (workdir / "sandbox.log").open("wb")
     sandbox_process = subprocess.Popen(

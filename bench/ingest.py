@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,8 +37,8 @@ from typing import Any
 
 import aiohttp
 import httpx
+from harness import ROOT, backend_environment, free_port, junction, pick_backend
 
-ROOT = Path(__file__).resolve().parents[1]
 SATURATION = int(os.environ.get("BENCH_SATURATION", "3000"))
 RATE = 500
 RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "5"))
@@ -47,21 +46,6 @@ RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "5"))
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 # SQLite takes one writer at a time: more API processes only fight over it.
 API_WORKERS = {"postgres": 2, "embedded": 1}
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -145,28 +129,6 @@ def load_generator(url: str) -> None:
 # ---- the orchestration -----------------------------------------------------------------
 
 
-def _junction(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "junction", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
-def _create_database(name: str) -> None:
-    import asyncpg
-
-    async def create() -> None:
-        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        await connection.close()
-
-    asyncio.run(create())
-
-
 def _count(base: str, auth: dict[str, str], status: str) -> int:
     total, cursor = 0, None
     while True:
@@ -198,9 +160,7 @@ def main() -> None:
     if args.load_generator:
         load_generator(args.load_generator)
         return
-    backend = args.backend
-    if backend == "auto":
-        backend = "postgres" if _answers(5432) and _answers(6379) else "embedded"
+    backend = pick_backend(args.backend)
     workdir = Path(tempfile.mkdtemp(prefix="junction-ingest-"))
     env = {
         **os.environ,
@@ -208,20 +168,13 @@ def main() -> None:
         "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
     }
-    if backend == "postgres":
-        name = f"jbench_{uuid.uuid4().hex[:8]}"
-        _create_database(name)
-        env["JUNCTION_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        env["JUNCTION_REDIS_URL"] = "redis://127.0.0.1:6379/0"
-    else:
-        env.pop("JUNCTION_DATABASE_URL", None)
-        env.pop("JUNCTION_REDIS_URL", None)
-    _junction(env, "migrate")
-    hook_match = re.search(r"/hooks/\S+", _junction(env, "tenants", "apply", "tenants/demo.yaml"))
+    env = backend_environment(backend, env)
+    junction(env, "migrate")
+    hook_match = re.search(r"/hooks/\S+", junction(env, "tenants", "apply", "tenants/demo.yaml"))
     assert hook_match is not None
-    key = _junction(env, "api-keys", "create", "--tenant", "demo", "--name", "bench").strip()
+    key = junction(env, "api-keys", "create", "--tenant", "demo", "--name", "bench").strip()
     auth = {"Authorization": f"Bearer {key}"}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     logs = (workdir / "processes.log").open("ab")
     api = subprocess.Popen(

@@ -1,0 +1,105 @@
+"""What the benchmarks share: ports, a fresh database, Junction's own commands."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pick_backend(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    return "postgres" if answers(5432) and answers(6379) else "embedded"
+
+
+def backend_environment(backend: str, env: dict[str, str]) -> dict[str, str]:
+    """`env` pointed at PostgreSQL + Redis (a fresh database) or the embedded default."""
+    env = dict(env)
+    if backend == "postgres":
+        name = f"jbench_{uuid.uuid4().hex[:8]}"
+        _create_database(name)
+        env["JUNCTION_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        env["JUNCTION_REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    else:
+        env.pop("JUNCTION_DATABASE_URL", None)
+        env.pop("JUNCTION_REDIS_URL", None)
+    return env
+
+
+def _create_database(name: str) -> None:
+    import asyncpg
+
+    async def create() -> None:
+        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.close()
+
+    asyncio.run(create())
+
+
+def junction(env: dict[str, str], *args: str) -> str:
+    """Run a `junction` command to completion; its standard output."""
+    return subprocess.run(
+        [sys.executable, "-m", "junction", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def start(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start a long-running `junction` command, its output appended to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "junction", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def stop(*processes: subprocess.Popen[bytes] | None) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

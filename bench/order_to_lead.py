@@ -1,0 +1,250 @@
+"""Benchmark: orders to amoCRM leads through the whole platform, against the sandbox.
+
+    python bench/order_to_lead.py [--backend auto|postgres|embedded]
+
+Runs the amoCRM sandbox (enforcing 7 requests per second per account), the API and a
+worker as their own processes, with one tenant whose OpenCart endpoint feeds order →
+lead (fields, a note, products). Phases:
+
+1. backlog: BENCH_ORDERS orders (default 2,000, from 20 partners) are delivered while no
+   worker runs; then one worker starts. `orders_per_s` is orders done per second from
+   the worker's start until the last is done, `amo_calls_per_order` what reached the
+   sandbox per order;
+2. idle: one more order on the now idle system. `idle_latency_ms` is from its webhook
+   until the sandbox holds its lead with the note and the product links.
+
+Prints one JSON object on its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+from harness import (
+    ROOT,
+    backend_environment,
+    free_port,
+    junction,
+    pick_backend,
+    start,
+    stop,
+    wait_until,
+)
+
+ORDERS = int(os.environ.get("BENCH_ORDERS", "2000"))
+PARTNERS = 20
+ORDER = json.loads(
+    (ROOT / "plugins/shops/tests/real-payloads/opencart/arastta_getOrder_order18.json").read_text()
+)
+
+
+def manifest(account: dict[str, Any]) -> str:
+    def field(entity: str, name: str) -> int:
+        found: int = next(f["id"] for f in account[f"{entity}_fields"] if f["name"] == name)
+        return found
+
+    pipeline = account["pipelines"][0]
+    config = {
+        "pipeline_id": pipeline["id"],
+        "status_id": pipeline["_embedded"]["statuses"][0]["id"],
+        "lead_name": "Order {{ order.id }}",
+        "partner": {"contact_field": "contact.cf.partner_id"},
+        "amo_fields": {
+            "contact.cf.partner_id": field("contact", "Partner ID"),
+            "lead.cf.payment_address": field("lead", "Payment address"),
+            "lead.cf.order_total": field("lead", "Order total"),
+            "lead.cf.order_id": field("lead", "Order ID"),
+        },
+        "mappings": {
+            "billing.address_1": "lead.cf.payment_address",
+            "total": "lead.cf.order_total",
+        },
+        "order_marker_field": "lead.cf.order_id",
+    }
+    return json.dumps(
+        {
+            "slug": "bench",
+            "name": "Bench shop",
+            "installations": [{"plugin": "order_to_lead", "config": config}],
+            "endpoints": [{"name": "OpenCart", "source": "opencart", "plugin": "order_to_lead"}],
+        }
+    )
+
+
+async def deliver(url: str, orders: list[dict[str, Any]]) -> None:
+    connector = aiohttp.TCPConnector(limit=32)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        pending = iter(orders)
+
+        async def lane() -> None:
+            for order in pending:
+                async with client.post(url, json=order) as response:
+                    if response.status != 202:
+                        raise RuntimeError(f"intake answered {response.status}")
+
+        await asyncio.gather(*(lane() for _ in range(32)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["auto", "postgres", "embedded"], default="auto")
+    backend = pick_backend(parser.parse_args().backend)
+    workdir = Path(tempfile.mkdtemp(prefix="junction-order-to-lead-"))
+    log = workdir / "processes.log"
+    sandbox_port, api_port = free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    base = f"http://127.0.0.1:{api_port}"
+    env = backend_environment(
+        backend,
+        {
+            **os.environ,
+            "JUNCTION_VAR_DIR": str(workdir),
+            "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+            "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
+            "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
+        },
+    )
+    sandbox = start(env, log, "sandbox", "amocrm", "--port", str(sandbox_port))
+    api = worker = None
+    try:
+        wait_until(
+            lambda: httpx.get(f"{sandbox_url}/_sandbox/integration").status_code == 200,
+            30,
+            "the sandbox starting",
+        )
+        integration = httpx.get(f"{sandbox_url}/_sandbox/integration").json()
+        env.update(
+            {
+                "JUNCTION_AMOCRM_CLIENT_ID": integration["client_id"],
+                "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
+                "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
+                "JUNCTION_AMOCRM_EXTRA_HOSTS": sandbox_url,
+            }
+        )
+        account_id = httpx.post(
+            f"{sandbox_url}/_sandbox/accounts", json={"subdomain": "bench", "name": "Bench"}
+        ).json()["id"]
+        account = httpx.get(f"{sandbox_url}/_sandbox/accounts/{account_id}").json()
+        partner_field = next(
+            f["id"] for f in account["contact_fields"] if f["name"] == "Partner ID"
+        )
+        for partner in range(PARTNERS):
+            httpx.post(
+                f"{sandbox_url}/_sandbox/accounts/{account_id}/contacts",
+                json={
+                    "name": f"Partner {partner}",
+                    "custom_fields_values": [
+                        {"field_id": partner_field, "values": [{"value": f"p{partner}"}]}
+                    ],
+                },
+            )
+        token = httpx.post(
+            f"{sandbox_url}/_sandbox/accounts/{account_id}/long-lived-token", json={}
+        ).json()["access_token"]
+
+        junction(env, "migrate")
+        manifest_file = workdir / "bench.yaml"
+        manifest_file.write_text(manifest(account))
+        applied = junction(env, "tenants", "apply", str(manifest_file))
+        hook_match = re.search(r"/hooks/\S+", applied)
+        assert hook_match is not None
+        hook = f"{base}{hook_match.group(0)}"
+        key = junction(
+            env, "api-keys", "create", "--tenant", "bench", "--name", "bench", "--role", "admin"
+        ).strip()
+        auth = {"Authorization": f"Bearer {key}"}
+        api = start(env, log, "api", "--port", str(api_port))
+        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 60, "the API")
+        connected = httpx.post(
+            f"{base}/api/connections/amocrm/credentials",
+            json={"domain": integration["host"], "access_token": token},
+            headers=auth,
+            timeout=30,
+        )
+        if connected.status_code != 201:
+            raise RuntimeError(f"connecting amoCRM failed: {connected.text}")
+
+        orders = [
+            {**ORDER, "order_id": str(10_000 + n), "customer_id": f"p{n % PARTNERS}"}
+            for n in range(ORDERS)
+        ]
+        asyncio.run(deliver(hook, orders))
+        httpx.post(f"{sandbox_url}/_sandbox/stats/reset")
+
+        def leads() -> int:
+            state = httpx.get(f"{sandbox_url}/_sandbox/accounts/{account_id}", timeout=30).json()
+            return len(state["leads"])
+
+        def done() -> int:
+            page = httpx.get(
+                f"{base}/api/events", params={"status": "done", "limit": 1}, headers=auth
+            ).json()
+            return len(page["items"])
+
+        started = time.perf_counter()
+        worker = start(env, log, "worker")
+        wait_until(lambda: leads() >= ORDERS and not pending(base, auth), 1800, "the backlog")
+        drained = time.perf_counter() - started
+        stats = httpx.get(f"{sandbox_url}/_sandbox/stats").json()["accounts"][str(account_id)]
+
+        # One order on the idle system: webhook to lead, note and product links.
+        idle_order = {**ORDER, "order_id": "99999", "customer_id": "p1"}
+        posted = time.perf_counter()
+        httpx.post(hook, json=idle_order).raise_for_status()
+
+        def idle_order_landed() -> bool:
+            state = httpx.get(f"{sandbox_url}/_sandbox/accounts/{account_id}").json()
+            lead = next((lead for lead in state["leads"] if lead["name"] == "Order 99999"), None)
+            return (
+                lead is not None
+                and any(note["entity_id"] == lead["id"] for note in state["notes"])
+                and any(link["entity_id"] == lead["id"] for link in state["links"])
+            )
+
+        wait_until(idle_order_landed, 60, "the idle order's lead")
+        idle_ms = (time.perf_counter() - posted) * 1000
+        assert done() > 0
+    finally:
+        stop(worker, api, sandbox)
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "order_to_lead",
+                "backend": backend,
+                "orders": ORDERS,
+                "orders_per_s": round(ORDERS / drained, 1),
+                "amo_calls_per_order": round(stats["accepted"] / ORDERS, 3),
+                "amo_rejected_429": stats["rejected_429"],
+                "amo_max_per_second": stats["max_per_second"],
+                "idle_latency_ms": round(idle_ms, 1),
+            }
+        )
+    )
+
+
+def pending(base: str, auth: dict[str, str]) -> bool:
+    for status in ("received", "processing", "retrying"):
+        page = httpx.get(
+            f"{base}/api/events", params={"status": status, "limit": 1}, headers=auth
+        ).json()
+        if page["items"]:
+            return True
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
