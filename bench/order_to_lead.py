@@ -200,22 +200,26 @@ def main() -> None:
         drained = time.perf_counter() - started
         stats = httpx.get(f"{sandbox_url}/_sandbox/stats").json()["accounts"][str(account_id)]
 
-        # One order on the idle system: webhook to lead, note and product links.
+        # One order on the idle system: webhook to lead, note and product links. Its event
+        # is done only once amoCRM has answered all three; the sandbox is checked after.
         idle_order = {**ORDER, "order_id": "99999", "customer_id": "p1"}
         posted = time.perf_counter()
-        httpx.post(hook, json=idle_order).raise_for_status()
-
-        def idle_order_landed() -> bool:
-            state = httpx.get(f"{sandbox_url}/_sandbox/accounts/{account_id}").json()
-            lead = next((lead for lead in state["leads"] if lead["name"] == "Order 99999"), None)
-            return (
-                lead is not None
-                and any(note["entity_id"] == lead["id"] for note in state["notes"])
-                and any(link["entity_id"] == lead["id"] for link in state["links"])
-            )
-
-        wait_until(idle_order_landed, 60, "the idle order's lead")
+        idle = httpx.post(hook, json=idle_order)
+        idle.raise_for_status()
+        idle_event = idle.json()["event_id"]
+        wait_until(
+            lambda: (
+                httpx.get(f"{base}/api/events/{idle_event}", headers=auth).json()["status"]
+                == "done"
+            ),
+            60,
+            "the idle order's lead",
+        )
         idle_ms = (time.perf_counter() - posted) * 1000
+        state = httpx.get(f"{sandbox_url}/_sandbox/accounts/{account_id}", timeout=60).json()
+        lead = next(lead for lead in state["leads"] if lead["name"] == "Order 99999")
+        assert any(note["entity_id"] == lead["id"] for note in state["notes"])
+        assert any(link["entity_id"] == lead["id"] for link in state["links"])
         assert done() > 0
     finally:
         stop(worker, api, sandbox)

@@ -240,6 +240,11 @@ class Checkpoint:
         """Record progress (JSON values) now."""
         self.data.update(values)
 
+    def remember(self, **values: Any) -> None:
+        """Record values that are only worth keeping (they could be found again), written
+        with the next `save` rather than on their own."""
+        self.data.update(values)
+
 
 class PluginServices(ABC):
     """What the core lends an integration while it processes a tenant's event."""

@@ -137,7 +137,8 @@ class OrderRun:
             self.log.info("partner's contact found", contact_id=contact_id)
             if self.config.contact_cache_seconds and not self.dry_run:
                 await self.redis.set(key, contact_id, ex=self.config.contact_cache_seconds)
-        await self.checkpoint.save(contact_id=contact_id)
+        # Found again cheaply if lost: written with the lead's checkpoint, not alone.
+        self.checkpoint.remember(contact_id=contact_id)
         return contact_id
 
     async def no_contact(
