@@ -4,11 +4,11 @@ checkpoint kept on the event."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from junction.connections.credentials import ConnectionCredentials, NeedsReauth
 from junction.connections.models import Connection, ConnectionStatus
@@ -65,6 +65,38 @@ class EventServices(PluginServices):
             found,
         )
 
+    async def save_checkpoints(self, saves: Sequence[tuple[Checkpoint, Mapping[str, Any]]]) -> None:
+        stored = [(c, v) for c, v in saves if isinstance(c, StoredCheckpoint)]
+        for checkpoint, values in saves:
+            if not isinstance(checkpoint, StoredCheckpoint):
+                await checkpoint.save(**values)
+        if not stored:
+            return
+        for checkpoint, values in stored:
+            checkpoint.data.update(values)
+        claims = {checkpoint.claim_id for checkpoint, _ in stored}
+        table = Event.__table__
+        assert isinstance(table, Table)
+        async with self._runtime.sessionmaker() as session:
+            scope_to_tenant(session, self._tenant_id)
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("event_id"), table.c.claim_id == bindparam("claim"))
+                .values(checkpoint=bindparam("data")),
+                [
+                    {"event_id": c.event_id, "claim": c.claim_id, "data": dict(c.data)}
+                    for c, _ in stored
+                ],
+            )
+            held = await session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.id.in_([c.event_id for c, _ in stored]), Event.claim_id.in_(claims))
+            )
+            await session.commit()
+        if held != len(stored):
+            raise LeaseLost("the lease ran out; another worker has taken events over")
+
 
 class StoredCheckpoint(Checkpoint):
     """A checkpoint written to the event at once, only while this claim holds it."""
@@ -80,8 +112,8 @@ class StoredCheckpoint(Checkpoint):
         super().__init__(data)
         self._runtime = runtime
         self._tenant_id = tenant_id
-        self._event_id = event_id
-        self._claim_id = claim_id
+        self.event_id = event_id
+        self.claim_id = claim_id
 
     async def save(self, **values: Any) -> None:
         await super().save(**values)
@@ -89,7 +121,7 @@ class StoredCheckpoint(Checkpoint):
             scope_to_tenant(session, self._tenant_id)
             result = await session.execute(
                 update(Event)
-                .where(Event.id == self._event_id, Event.claim_id == self._claim_id)
+                .where(Event.id == self.event_id, Event.claim_id == self.claim_id)
                 .values(checkpoint=dict(self.data))
                 .execution_options(synchronize_session=False)
             )

@@ -262,6 +262,11 @@ class PluginServices(ABC):
         `NeedsReauth` when its credentials need a person (the event is paused).
         """
 
+    async def save_checkpoints(self, saves: Sequence[tuple[Checkpoint, Mapping[str, Any]]]) -> None:
+        """Record the progress of several events of a batch in one write."""
+        for checkpoint, values in saves:
+            await checkpoint.save(**values)
+
 
 @dataclass(frozen=True)
 class EventContext:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from junction.plugins.interfaces import EventOutcome
+from junction.plugins.interfaces import EventOutcome, PluginServices
 from junction_amocrm.errors import AmoError, AmoValidationError
 from junction_order_to_lead.lookups import AccountFields
 from junction_order_to_lead.run import OrderRun
@@ -51,7 +51,7 @@ class _Orders:
 
 
 async def process_orders(
-    runs: list[OrderRun | Exception], fields: AccountFields
+    runs: list[OrderRun | Exception], fields: AccountFields, services: PluginServices
 ) -> list[EventOutcome]:
     """Process the orders; `runs` holds an exception for an order that could not start."""
     orders = _Orders(runs)
@@ -72,9 +72,10 @@ async def process_orders(
             except Exception as exc:  # noqa: BLE001
                 orders.fail(index, exc)
     if bodies:
-        for index in bodies:
-            # From here on a retry must look for the lead before creating another.
-            await _run(orders, index).checkpoint.save(creating_lead=True)
+        # From here on a retry must look for the lead before creating another.
+        await services.save_checkpoints(
+            [(_run(orders, index).checkpoint, {"creating_lead": True}) for index in bodies]
+        )
         try:
             created = await client.create_leads(
                 [{**body, "request_id": str(index)} for index, (body, _) in bodies.items()]
@@ -108,12 +109,12 @@ async def process_orders(
             for index in bodies:
                 orders.fail(index, exc)
             created = []
+        saves = []
         for item in created:
-            index = int(item["request_id"])
-            leads[index] = int(item["id"])
-            run = _run(orders, index)
-            await run.checkpoint.save(lead_id=leads[index])
-            run.log.info("lead created", lead_id=leads[index])
+            run = _run(orders, int(item["request_id"]))
+            saves.append((run.checkpoint, {"lead_id": int(item["id"])}))
+            run.log.info("lead created", lead_id=int(item["id"]))
+        await services.save_checkpoints(saves)
 
     # Notes: one request.
     for index, run in orders.live():
@@ -135,10 +136,12 @@ async def process_orders(
             for index in notes:
                 orders.fail(index, exc)
             added = []
+        saves = []
         for item in added:
             run = _run(orders, int(item["request_id"]))
-            await run.checkpoint.save(note_id=int(item["id"]))
+            saves.append((run.checkpoint, {"note_id": int(item["id"])}))
             run.log.info("note added", note_id=int(item["id"]))
+        await services.save_checkpoints(saves)
 
     # Products: elements found or created per order, links in one request.
     links = await orders.each(lambda run: run.product_links(run.checkpoint.get("lead_id")))
@@ -154,10 +157,11 @@ async def process_orders(
                 catalog_id = linking[index][0]["metadata"]["catalog_id"]
                 orders.fail(index, run.catalog_problem(catalog_id, exc))
         else:
+            await services.save_checkpoints(
+                [(_run(orders, index).checkpoint, {"products_linked": True}) for index in linking]
+            )
             for index, found in linking.items():
-                run = _run(orders, index)
-                await run.checkpoint.save(products_linked=True)
-                run.log.info("products linked", count=len(found))
+                _run(orders, index).log.info("products linked", count=len(found))
 
     for index, run in orders.live():
         orders.outcomes[index] = run.result()

@@ -108,7 +108,7 @@ class OrderToLead(Integration):
                 if started is None:
                     return [run for run in runs if isinstance(run, Exception)], client.calls
                 fields = await started.fields()
-                outcomes = await process_orders(runs, fields)
+                outcomes = await process_orders(runs, fields, first.services)
             except AmoUnauthorized as exc:
                 # Refused even after a refresh: a person must connect the account again.
                 raise NeedsReauth(str(exc), credentials.connection_id) from None
