@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ PLUGIN_TIME_SHARE = 0.8
 # Tolerated clock difference between the process that scheduled a retry and this one.
 CLOCK_SKEW = timedelta(seconds=1)
 MAX_ERROR_LENGTH = 2000
+# How soon an event held back by its tenant's in-flight cap asks again.
+CAP_RETRY = timedelta(seconds=0.5)
 
 
 class _Retry(Exception):
@@ -214,7 +217,11 @@ async def _requeue_if_capped(
     now: datetime,
 ) -> None:
     """An event that was due but not claimed waits for the tenant's in-flight cap: queue it
-    again at the tenant's next fair turn (this job's own id is still taken)."""
+    again shortly (this job's own id is still taken).
+
+    Not at the tenant's next fair turn: a waiting job asking again and again would push the
+    tenant's clock ever further, and delay the tenant's next order long after its flood.
+    The cap keeps the tenant's share of the workers meanwhile."""
     row = (
         await session.execute(
             select(Event.status, Event.next_attempt_at, Event.attempts).where(Event.id == event_id)
@@ -226,7 +233,11 @@ async def _requeue_if_capped(
     status, next_attempt_at, attempts = row
     if status in DUE_STATUSES and next_attempt_at <= now + CLOCK_SKEW:
         await runtime.queue.enqueue(
-            tenant_id, event_id, attempts, job_suffix=f":after-cap:{int(now.timestamp() * 1000)}"
+            tenant_id,
+            event_id,
+            attempts,
+            defer_until=now + CAP_RETRY * random.uniform(0.5, 1.5),  # noqa: S311 - spreading only
+            job_suffix=f":after-cap:{int(now.timestamp() * 1000)}",
         )
 
 
