@@ -372,11 +372,16 @@ async def test_a_tenant_at_its_in_flight_cap_waits_its_turn(
     )
     waiting = EventFactory(endpoint=endpoint)
     await session.commit()
+    # Its job is the one running now: its id is taken.
+    await runtime.queue.enqueue(waiting.tenant_id, waiting.id, 0)
     assert await process_event(runtime, waiting.tenant_id, waiting.id) is None
     assert (await _reload(session, waiting)).status is EventStatus.received
-    # Queued again for its next fair turn, under a new job id (this one is still running).
-    [job] = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
-    assert str(job.job_id).startswith(job_id(waiting.id, 0) + ":after-cap:")
+    # Queued again shortly under the attempt's other id, without moving the tenant's clock.
+    jobs = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
+    assert sorted(str(job.job_id) for job in jobs) == [
+        job_id(waiting.id, 0),
+        job_id(waiting.id, 0, waiting=True),
+    ]
     # Another tenant is not held back.
     other = await _event(session)
     assert await process_event(runtime, other.tenant_id, other.id) is EventStatus.done
@@ -469,3 +474,13 @@ async def test_a_suspended_workspace_pauses_its_events_until_it_is_active_again(
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
     outcomes = [a.outcome for a in await _attempts(session, event)]
     assert outcomes == [AttemptOutcome.paused, AttemptOutcome.done]
+
+
+async def test_the_sweeper_leaves_an_event_whose_waiting_job_is_queued(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    event = await _event(session)
+    await runtime.queue.enqueue(event.tenant_id, event.id, 0, waiting=True)
+    assert await sweep_due_events(runtime) == 0
+    await runtime.queue.redis.delete(runtime.settings.queue_name)
+    assert await sweep_due_events(runtime) == 1

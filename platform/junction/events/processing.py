@@ -73,7 +73,7 @@ PLUGIN_TIME_SHARE = 0.8
 CLOCK_SKEW = timedelta(seconds=1)
 MAX_ERROR_LENGTH = 2000
 # How soon an event held back by its tenant's in-flight cap asks again.
-CAP_RETRY = timedelta(seconds=0.5)
+CAP_RETRY = timedelta(seconds=2)
 
 
 class _Retry(Exception):
@@ -217,7 +217,7 @@ async def _requeue_if_capped(
     now: datetime,
 ) -> None:
     """An event that was due but not claimed waits for the tenant's in-flight cap: queue it
-    again shortly (this job's own id is still taken).
+    again shortly.
 
     Not at the tenant's next fair turn: a waiting job asking again and again would push the
     tenant's clock ever further, and delay the tenant's next order long after its flood.
@@ -232,13 +232,12 @@ async def _requeue_if_capped(
         return
     status, next_attempt_at, attempts = row
     if status in DUE_STATUSES and next_attempt_at <= now + CLOCK_SKEW:
-        await runtime.queue.enqueue(
-            tenant_id,
-            event_id,
-            attempts,
-            defer_until=now + CAP_RETRY * random.uniform(0.5, 1.5),  # noqa: S311 - spreading only
-            job_suffix=f":after-cap:{int(now.timestamp() * 1000)}",
-        )
+        again = now + CAP_RETRY * random.uniform(0.5, 1.5)  # noqa: S311 - spreading only
+        # The running job holds one of the attempt's two ids: the other one asks again.
+        if await runtime.queue.enqueue(tenant_id, event_id, attempts, defer_until=again) is None:
+            await runtime.queue.enqueue(
+                tenant_id, event_id, attempts, defer_until=again, waiting=True
+            )
 
 
 async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event) -> Handler:

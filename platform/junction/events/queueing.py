@@ -57,9 +57,10 @@ return start
 """
 
 
-def job_id(event_id: uuid.UUID, attempts: int) -> str:
-    """One job id per attempt, so arq drops repeats of the same attempt only."""
-    return f"event:{event_id}:{attempts}"
+def job_id(event_id: uuid.UUID, attempts: int, *, waiting: bool = False) -> str:
+    """One job id per attempt, so arq drops repeats of the same attempt only; and a second
+    one, for asking again while the first is still running (the tenant was at its cap)."""
+    return f"event:{event_id}:{attempts}" + (":wait" if waiting else "")
 
 
 class EventQueue:
@@ -76,14 +77,14 @@ class EventQueue:
         attempts: int,
         *,
         defer_until: datetime | None = None,
-        job_suffix: str = "",
+        waiting: bool = False,
     ) -> datetime | None:
         """Queue one attempt: at `defer_until`, or at the tenant's fair turn.
 
         Returns when it is due to start, or None if it was not queued (already queued,
         or Redis is unreachable).
         """
-        jid = job_id(event_id, attempts) + job_suffix
+        jid = job_id(event_id, attempts, waiting=waiting)
         job = serialize_job(
             PROCESS_EVENT_JOB, (str(tenant_id), str(event_id)), {}, None, timestamp_ms()
         )
@@ -135,13 +136,17 @@ class EventQueue:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for jid in ids:
-                    pipe.zscore(self.queue_name, jid)
-                    pipe.exists(in_progress_key_prefix + jid)
+                    for either in (jid, f"{jid}:wait"):
+                        pipe.zscore(self.queue_name, either)
+                        pipe.exists(in_progress_key_prefix + either)
                 answers = await pipe.execute()
             missing = [
                 (item, jid)
                 for index, (item, jid) in enumerate(zip(due, ids, strict=True))
-                if answers[2 * index] is None and not answers[2 * index + 1]
+                if answers[4 * index] is None
+                and not answers[4 * index + 1]
+                and answers[4 * index + 2] is None
+                and not answers[4 * index + 3]
             ]
             if missing:
                 await self.redis.delete(*(job_key_prefix + jid for _, jid in missing))
