@@ -154,6 +154,8 @@ async def test_a_backlog_goes_to_the_plugin_in_batches_with_an_outcome_each(
     await session.commit()
     for event in events:
         await batch_runtime.queue.enqueue(event.tenant_id, event.id, 0)
+    # One of them also asked again after finding its tenant at the cap.
+    await batch_runtime.queue.enqueue(events[1].tenant_id, events[1].id, 0, waiting=True)
 
     status = await process_event(batch_runtime, events[0].tenant_id, events[0].id)
 

@@ -114,7 +114,11 @@ class EventQueue:
         """Drop the queued jobs of (event, attempts) another job has taken over."""
         if not jobs:
             return
-        ids = [job_id(event_id, attempts) for event_id, attempts in jobs]
+        ids = [
+            job_id(event_id, attempts, waiting=waiting)
+            for event_id, attempts in jobs
+            for waiting in (False, True)
+        ]
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.zrem(self.queue_name, *ids)
