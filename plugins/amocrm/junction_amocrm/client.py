@@ -407,6 +407,12 @@ class AmoClient:
     ) -> list[dict[str, Any]]:
         return await self._batched("POST", "/api/v4/contacts", "contacts", contacts, batch_size)
 
+    async def update_contacts(
+        self, contacts: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH
+    ) -> list[dict[str, Any]]:
+        """Each item carries the contact's `id`; only the fields sent change."""
+        return await self._batched("PATCH", "/api/v4/contacts", "contacts", contacts, batch_size)
+
     async def add_notes(
         self, notes: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH
     ) -> list[dict[str, Any]]:

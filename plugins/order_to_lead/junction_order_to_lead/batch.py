@@ -61,6 +61,7 @@ async def process_orders(
     client = live[0][1].client
 
     contacts = await orders.each(lambda run: run.contact(fields))
+    await _update_contacts(orders, fields, contacts, services)
     leads: dict[int, int] = await orders.each(lambda run: run.earlier_lead())
 
     # Leads: one request for every order still without one.
@@ -166,6 +167,49 @@ async def process_orders(
     for index, run in orders.live():
         orders.outcomes[index] = run.result()
     return list(orders.outcomes)
+
+
+async def _update_contacts(
+    orders: _Orders, fields: AccountFields, contacts: dict[int, Any], services: PluginServices
+) -> None:
+    """The mapped contact fields of the partners' existing contacts, in one request."""
+    updates: dict[int, tuple[dict[str, Any], list[str]]] = {}
+    for index, run in orders.live():
+        try:
+            found = run.contact_update(fields, contacts.get(index))
+        except Exception as exc:  # noqa: BLE001
+            orders.fail(index, exc)
+            continue
+        if found is not None:
+            updates[index] = found
+    if not updates:
+        return
+    client = _run(orders, next(iter(updates))).client
+    try:
+        await client.update_contacts(
+            [{**body, "request_id": str(index)} for index, (body, _) in updates.items()]
+        )
+    except AmoValidationError as exc:
+        refused = {str(item.get("request_id")) for item in exc.problems}
+        alone = len(updates) == 1
+        for index in list(updates):
+            if alone or str(index) in refused:
+                run = _run(orders, index)
+                orders.fail(
+                    index, run.refused("contact", _only(exc, str(index)), updates[index][1])
+                )
+                del updates[index]
+        if updates:
+            await client.update_contacts(
+                [{**body, "request_id": str(index)} for index, (body, _) in updates.items()]
+            )
+    except AmoError as exc:
+        for index in updates:
+            orders.fail(index, exc)
+        return
+    await services.save_checkpoints(
+        [(_run(orders, index).checkpoint, {"contact_updated": True}) for index in updates]
+    )
 
 
 def _run(orders: _Orders, index: int) -> OrderRun:

@@ -177,6 +177,22 @@ class OrderRun:
         await self.checkpoint.save(contact_id=contact_id, contact_created=True)
         return contact_id
 
+    def contact_update(
+        self, fields: AccountFields, contact_id: int | None
+    ) -> tuple[dict[str, Any], list[str]] | None:
+        """The order's values for the partner's existing contact, if any are mapped."""
+        if (
+            contact_id is None
+            or self.checkpoint.get("contact_created")
+            or self.checkpoint.get("contact_updated")
+        ):
+            return None
+        labelled = self.mapped_values(fields, "contact")
+        if not labelled:
+            return None
+        body = {"id": contact_id, "custom_fields_values": [value for _, value in labelled]}
+        return body, [label for label, _ in labelled]
+
     # ---- the lead -------------------------------------------------------------------
 
     def lead_body(

@@ -331,3 +331,34 @@ async def test_a_backlog_goes_to_amocrm_in_batches_each_order_with_its_outcome(
     # for the leads, the notes and the links of all four orders.
     accepted = shop.sandbox.get("/_sandbox/stats").json()["accounts"][str(shop.account_id)]
     assert accepted["accepted"] == 5 + 4 + 2 + 3
+
+
+async def test_contact_mappings_are_written_to_the_partners_contact(
+    shop: Shop, session: AsyncSession
+) -> None:
+    contact_id = shop.add_partner()
+    amo_fields = {
+        **shop.installation.config["amo_fields"],
+        "contact.cf.phone": shop.field("contact", "Phone"),
+    }
+    await _configure(
+        shop,
+        session,
+        amo_fields=amo_fields,
+        mappings={**shop.installation.config["mappings"], "customer.phone": "contact.cf.phone"},
+    )
+    payload, _, _ = _opencart()
+    done = await _run(shop, session, event_for(shop.endpoint("opencart"), payload, "c1"))
+    assert done.status is EventStatus.done, done.last_error
+    [contact] = shop.state()["contacts"]
+    assert contact["id"] == contact_id
+    phone = next(
+        field
+        for field in contact["custom_fields_values"]
+        if field["field_id"] == shop.field("contact", "Phone")
+    )
+    assert phone["values"] == [{"value": "14587", "enum_code": "WORK"}]
+    # The partner id is still there: only the mapped field changed.
+    assert _values(contact)[shop.field("contact", "Partner ID")] == [PARTNER]
+    assert done.checkpoint is not None
+    assert done.checkpoint["contact_updated"] is True

@@ -289,6 +289,45 @@ def install(app: FastAPI, state: SandboxState) -> None:
             return errors.response()
         return hal({"_embedded": {"contacts": created}})
 
+    @app.patch("/api/v4/contacts")
+    async def update_contacts(request: Request) -> Response:
+        """Fields sent replace those fields' values; the others are kept."""
+        account = account_of(request)
+        batch = await read_batch(request)
+        errors = ValidationFailed()
+        updated = []
+        for index, body in enumerate(batch):
+            request_id = str(body.get("request_id", index))
+            existing = account.contacts.get(int(body.get("id") or 0))
+            if existing is None:
+                errors.add(request_id, "NotSupportedChoice", "id", "Contact not found.")
+                continue
+            values = _field_values(
+                account.contact_fields, body.get("custom_fields_values"), request_id, errors
+            )
+            merged = {v["field_id"]: v for v in existing.get("custom_fields_values") or []}
+            merged.update({v["field_id"]: v for v in values or []})
+            updated.append(
+                {
+                    **existing,
+                    "custom_fields_values": list(merged.values()) or None,
+                    "updated_at": int(time.time()),
+                }
+            )
+        if errors.items:
+            return errors.response()
+        for contact in updated:
+            account.contacts[contact["id"]] = contact
+        return hal(
+            {
+                "_embedded": {
+                    "contacts": [
+                        {"id": c["id"], "request_id": str(i)} for i, c in enumerate(updated)
+                    ]
+                }
+            }
+        )
+
     def _lead_from(
         account: Account,
         body: dict[str, Any],
