@@ -12,7 +12,8 @@ implements `junction_plugin` and whichever of the others it contributes to.
 
 Contract version: 3 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
 3 added `Integration.process_batch`, `Integration.max_batch_size`,
-`Integration.preview`, `Integration.clear_cache`, `Source.acknowledge` and the event
+`Integration.preview`, `Integration.check_config`, `Integration.clear_cache`,
+`Source.acknowledge` and the event
 context's `source_format`, `checkpoint` and `services`).
 Hooks are only added; a change to an existing one bumps it.
 """

@@ -343,6 +343,14 @@ class Integration(ABC):
         """
         return None
 
+    async def check_config(
+        self, config: BaseModel, tenant_id: uuid.UUID, services: PluginServices
+    ) -> list[str]:
+        """What a configuration refers to that the outside system lacks (a field deleted
+        from the CRM …), checked when the configuration is saved; each a sentence for the
+        person saving it. The default finds nothing."""
+        return []
+
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:
         """Forget what the plugin remembers for the tenant (looked-up contacts …), so the
         next events look it up again; returns how many entries were dropped."""

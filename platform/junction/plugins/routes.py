@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
+from junction.audit import service as audit
+from junction.audit.models import ActorType
+from junction.audit.service import changes
 from junction.connections.credentials import NeedsReauth
 from junction.events.services import EventServices
 from junction.intake.models import InboundEndpoint
@@ -151,6 +154,56 @@ async def preview(
     if result is None:
         raise ApiError(404, "no_preview", f"the plugin {installation.plugin!r} offers no preview")
     return PreviewOut(requests=result.requests, problem=result.problem, log=log.entries)
+
+
+class ConfigRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any]
+
+
+@router.put("/{installation_id}/config", operation_id="installations-save-config")
+async def save_config(
+    installation_id: uuid.UUID,
+    request: ConfigRequest,
+    caller: ManagerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> InstallationOut:
+    """Replace the configuration: validated by the plugin, then checked against what the
+    connected systems hold (a mapped field that no longer exists is refused, named)."""
+    installation = await _installation(session, installation_id)
+    integration = _integration(runtime, installation)
+    try:
+        config = runtime.registry.validate_config(installation.plugin, request.config)
+    except PluginError as exc:
+        raise ApiError(422, "invalid_config", str(exc), field="config") from None
+    try:
+        problems = await integration.check_config(
+            config, caller.tenant_id, EventServices(runtime, caller.tenant_id)
+        )
+    except PermanentError as exc:
+        problems = [str(exc)]
+    except NeedsReauth as exc:
+        raise ApiError(409, "connection_needs_reauth", str(exc)) from None
+    if problems:
+        raise ApiError(422, "config_does_not_match", "; ".join(problems), field="config")
+    stored = config.model_dump(mode="json")
+    diff = changes({"config": installation.config}, {"config": stored})
+    installation.config = stored
+    if diff:
+        audit.record(
+            session,
+            caller.tenant_id,
+            actor_type=ActorType.api_key,
+            actor_id=str(caller.api_key_id),
+            action="installation.updated",
+            target_type="installation",
+            target_id=installation.id,
+            diff=diff,
+        )
+    await session.commit()
+    return InstallationOut.model_validate(installation)
 
 
 @router.post("/{installation_id}/clear-cache", operation_id="installations-clear-cache")

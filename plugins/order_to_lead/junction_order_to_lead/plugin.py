@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from pydantic import BaseModel
+
 from junction.connections.credentials import NeedsReauth
 from junction.plugins import hookimpl
 from junction.plugins.interfaces import (
@@ -22,6 +24,7 @@ from junction_amocrm.connection import open_client
 from junction_amocrm.errors import AmoUnauthorized
 from junction_order_to_lead import lookups
 from junction_order_to_lead.batch import process_orders
+from junction_order_to_lead.checks import config_problems
 from junction_order_to_lead.config import OrderToLeadConfig
 from junction_order_to_lead.run import OrderRun
 from junction_shops.formats import shop_format
@@ -66,6 +69,17 @@ class OrderToLead(Integration):
         if isinstance(outcome, Exception):
             raise outcome
         return Preview(requests=calls)
+
+    async def check_config(
+        self, config: BaseModel, tenant_id: uuid.UUID, services: PluginServices
+    ) -> list[str]:
+        assert isinstance(config, OrderToLeadConfig)
+        credentials = await services.connection("amocrm", config.connection_id)
+        client = await open_client(credentials, services.redis)
+        async with client:
+            # What the account holds now, not what was remembered of it.
+            await lookups.forget_account(services.redis, credentials.connection_id)
+            return await config_problems(config, client, services.redis, credentials.connection_id)
 
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:
         return await lookups.clear_contacts(services.redis, tenant_id)

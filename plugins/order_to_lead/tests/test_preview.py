@@ -108,3 +108,37 @@ async def test_the_contact_cache_is_cleared_per_tenant(shop: Shop, api: httpx.As
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"cleared": 2}
     assert await redis.get(lookups.contact_key(tenant, 1, "a")) is None
+
+
+async def test_saving_a_config_checks_it_against_the_account(
+    shop: Shop, api: httpx.AsyncClient
+) -> None:
+    config = dict(shop.installation.config)
+    gone = {**config, "amo_fields": {**config["amo_fields"], "lead.cf.old": 123}}
+    refused = await api.put(
+        f"/api/installations/{shop.installation.id}/config", json={"config": gone}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        "amo_fields.lead.cf.old: the account has no lead field 123"
+    )
+    bad_status = await api.put(
+        f"/api/installations/{shop.installation.id}/config",
+        json={"config": {**config, "status_id": 42}},
+    )
+    assert bad_status.status_code == 422
+    assert "status_id: pipeline 'Orders' has no status 42" in bad_status.json()["error"]["message"]
+    broken = await api.put(
+        f"/api/installations/{shop.installation.id}/config",
+        json={"config": {**config, "lead_name": "{% if %}"}},
+    )
+    assert broken.status_code == 422
+    assert "lead_name" in broken.json()["error"]["message"]
+    assert "does not compile" in broken.json()["error"]["message"]
+
+    renamed = await api.put(
+        f"/api/installations/{shop.installation.id}/config",
+        json={"config": {**config, "tags": ["renamed"]}},
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["config"]["tags"] == ["renamed"]
