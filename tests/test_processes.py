@@ -166,34 +166,48 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
             if "Press Ctrl-C" in line:
                 break
         printed = "".join(lines)
-        curl = next(line.strip() for line in lines if line.strip().startswith("curl -X POST"))
+        curls = [line.strip() for line in lines if line.strip().startswith("curl -X POST")]
         key = re.search(r"API key:\s+(\S+)", printed)
         assert key is not None
         # Every plugin's sandbox runs, and its provider is connected through consent.
         assert "Connected:    amoCRM: Sandbox Shop (sandbox at http://127.0.0.1:" in printed
-        posted = subprocess.run(
-            curl + " -s -w '\\n%{http_code}'",
-            shell=True,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        body, status = posted.stdout.rsplit("\n", 1)
-        assert status == "202", posted.stdout
-        event_id = httpx.Response(200, content=body).json()["event_id"]
         auth = {"Authorization": f"Bearer {key.group(1)}"}
         base = f"http://127.0.0.1:{port}"
 
-        def done() -> dict[str, Any] | None:
-            event = httpx.get(f"{base}/api/events/{event_id}", headers=auth).json()
-            return event if event["status"] == "done" else None
+        def send(curl: str) -> str:
+            posted = subprocess.run(
+                curl + " -s -w '\\n%{http_code}'",
+                shell=True,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=tmp_path,
+            )
+            body, status = posted.stdout.rsplit("\n", 1)
+            assert status == "202", posted.stdout
+            event_id: str = httpx.Response(200, content=body).json()["event_id"]
+            return event_id
 
-        event = wait_for(done, timeout=10, what="the demo event to be done")
-        assert event["result"]["echo"] == {
+        def done(event_id: str) -> dict[str, Any]:
+            def check() -> dict[str, Any] | None:
+                event = httpx.get(f"{base}/api/events/{event_id}", headers=auth).json()
+                return event if event["status"] in ("done", "failed") else None
+
+            settled: dict[str, Any] = wait_for(check, timeout=15, what="the demo event to settle")
+            assert settled["status"] == "done", settled["last_error"]
+            return settled
+
+        echo_curl, opencart_curl = curls
+        assert done(send(echo_curl))["result"]["echo"] == {
             "order_id": "1001",
             "customer_id": "42",
             "total": "99.50",
         }
+        # The sample OpenCart order becomes a lead on partner 1's contact in the sandbox.
+        lead = done(send(opencart_curl))["result"]
+        assert lead["order_id"] == "1001"
+        assert lead["lead_id"] > 0
+        assert lead["products_linked"] == 1
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=30)

@@ -27,6 +27,7 @@ from junction.intake.endpoints import hook_url
 from junction.plugins.interfaces import SandboxConfig
 from junction.plugins.registry import build_registry
 from junction.settings import Settings
+from junction.tenancy.manifest import load_manifest
 from junction.tenancy.models import Role
 from junction.tenancy.provisioning import apply_manifest_file, create_api_key
 
@@ -145,8 +146,12 @@ def run_demo(settings: Settings, host: str, port: int, manifest: Path) -> None:
             for sandbox, config in sandboxes
             if sandbox.provider
         ]
-        token = next(iter(applied.endpoint_tokens.values()))
-        print_instructions(base, hook_url(base, token), key, connected)
+        sources = {spec.name: spec.source for spec in load_manifest(manifest).endpoints}
+        endpoints = [
+            (name, hook_url(base, token), sample_body(manifest, sources[name]))
+            for name, token in applied.endpoint_tokens.items()
+        ]
+        print_instructions(base, endpoints, key, connected)
         wait_for_stop(processes)
     finally:
         processes.stop()
@@ -166,19 +171,34 @@ def connect_through_sandbox(base: str, key: str, provider: str, config: SandboxC
     return f"{finished.json()['name']} (sandbox at {config.base_url})"
 
 
-def print_instructions(base: str, hook_url: str, key: str, connected: list[str]) -> None:
+def sample_body(manifest: Path, source: str) -> str:
+    """curl's body for a sample order: `samples/<source>.json` beside the manifest, if any."""
+    sample = manifest.resolve().parent / "samples" / f"{source}.json"
+    if sample.is_file():
+        return f"@{sample}"
+    return SAMPLE_ORDER
+
+
+def print_instructions(
+    base: str, endpoints: list[tuple[str, str, str]], key: str, connected: list[str]
+) -> None:
     lines = [
         "",
         "Junction is running.",
         f"  API:          {base}  (docs at {base}/docs)",
-        f"  Webhook URL:  {hook_url}",
+        *(f"  Webhook URL:  {url}  ({name})" for name, url, _ in endpoints),
         f"  API key:      {key}",
         *(f"  Connected:    {name}" for name in connected),
         "",
-        "Send an order:",
-        f"  curl -X POST {shlex.quote(hook_url)} -H 'Content-Type: application/json' "
-        f"-H 'Idempotency-Key: 1001' -d {shlex.quote(SAMPLE_ORDER)}",
-        "",
+    ]
+    for name, url, body in endpoints:
+        lines += [
+            f"Send an order to {name!r}:",
+            f"  curl -X POST {shlex.quote(url)} -H 'Content-Type: application/json' "
+            f"-H 'Idempotency-Key: 1001' -d {shlex.quote(body)}",
+            "",
+        ]
+    lines += [
         "Then read the events:",
         f"  curl -H {shlex.quote('Authorization: Bearer ' + key)} {base}/api/events",
         "",

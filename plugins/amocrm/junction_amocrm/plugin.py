@@ -39,7 +39,25 @@ def _sandbox_app(config: SandboxConfig) -> Any:
     from junction_amocrm.sandbox.state import SandboxState
 
     state = SandboxState(config.base_url, redirect_uri=_callback_url(config))
+    if config.demo:
+        _seed_demo_partner(state)
     return create_app(state, SandboxOptions(auto_approve=config.demo))
+
+
+def _seed_demo_partner(state: Any) -> None:
+    """Partner 1's contact in the demo account, for the demo's sample orders."""
+    from junction_amocrm.sandbox.entities import new_contact
+
+    account = state.demo_account
+    partner_field = next(f["id"] for f in account.contact_fields if f["name"] == "Partner ID")
+    new_contact(
+        state,
+        account,
+        {
+            "name": "Demo partner",
+            "custom_fields_values": [{"field_id": partner_field, "values": [{"value": "1"}]}],
+        },
+    )
 
 
 def _sandbox_environment(config: SandboxConfig) -> dict[str, str]:
