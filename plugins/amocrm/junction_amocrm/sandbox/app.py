@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ class SandboxOptions:
     block_seconds: float = 30.0
     # Writes of more entities than this time out at the gateway (504); 0: never.
     gateway_timeout_above: int = 0
+    # Seconds a lead write waits before answering, after it is done: a caller can die
+    # between amoCRM making the change and hearing of it.
+    lead_write_answer_delay: float = 0.0
 
 
 def _max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -191,6 +195,17 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
         return account
 
     app.state.authenticate = authenticate
+
+    @app.middleware("http")
+    async def slow_lead_answers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if (
+            options.lead_write_answer_delay
+            and request.method in ("POST", "PATCH")
+            and request.url.path == "/api/v4/leads"
+        ):
+            await asyncio.sleep(options.lead_write_answer_delay)
+        return response
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> Response:
