@@ -18,6 +18,7 @@ from junction.db.session import create_engine, create_sessionmaker
 from junction.embedded_redis import EmbeddedRedis
 from junction.events.queueing import EventQueue
 from junction.intake.routing import EndpointRoutes
+from junction.intake.writer import EventWriter
 from junction.metrics import Metrics
 from junction.plugins.registry import PluginRegistry, build_registry
 from junction.secretbox import SecretBox
@@ -34,6 +35,7 @@ class Runtime:
     queue: EventQueue
     redis_url: str
     endpoint_routes: EndpointRoutes
+    event_writer: EventWriter
     embedded_redis: EmbeddedRedis | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -90,10 +92,11 @@ async def open_runtime(
     embedded = None
     if redis_url is None:
         redis_url, embedded = resolve_redis_url(settings)
+    sessionmaker = sessionmaker or create_sessionmaker(engine)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessionmaker=sessionmaker or create_sessionmaker(engine),
+        sessionmaker=sessionmaker,
         secretbox=SecretBox(settings.secret_keys()),
         registry=registry or build_registry(),
         queue=EventQueue(
@@ -101,5 +104,6 @@ async def open_runtime(
         ),
         redis_url=redis_url,
         endpoint_routes=EndpointRoutes(settings.endpoint_cache_seconds),
+        event_writer=EventWriter(sessionmaker),
         embedded_redis=embedded,
     )

@@ -71,7 +71,13 @@ async def deliver(
     )
     try:
         accepted = await accept_delivery(
-            session, runtime.registry, runtime.secretbox, runtime.endpoint_routes, token, delivery
+            session,
+            runtime.registry,
+            runtime.secretbox,
+            runtime.endpoint_routes,
+            runtime.event_writer,
+            token,
+            delivery,
         )
     except IntakeError as exc:
         raise ApiError(exc.status_code, exc.code, exc.message) from None

@@ -5,21 +5,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningInsert
 
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event
 from junction.intake.models import IntakeRefusal
 from junction.intake.routing import EndpointRoutes
 from junction.intake.tokens import hash_endpoint_token
+from junction.intake.writer import EventWriter
 from junction.logs import bind_contextvars, context
 from junction.plugins.interfaces import Delivery
 from junction.plugins.registry import PluginError, PluginRegistry
@@ -68,6 +64,7 @@ async def accept_delivery(
     registry: PluginRegistry,
     secretbox: SecretBox,
     routes: EndpointRoutes,
+    writer: EventWriter,
     token: str,
     delivery: Delivery,
 ) -> Accepted:
@@ -107,14 +104,15 @@ async def accept_delivery(
             raise IntakeError(401, "bad_signature", "the delivery's signature is missing or wrong")
 
     key = idempotency_key(source.idempotency_key(delivery), delivery.body)
-    created = await _insert_event(
-        session,
-        tenant_id=tenant_id,
-        endpoint_id=endpoint_id,
-        idempotency_key=key,
-        content_type=delivery.content_type[:255],
-        payload=delivery.payload,
-        headers=stored_headers(dict(delivery.headers)),
+    created = await writer.insert(
+        dict(
+            tenant_id=tenant_id,
+            endpoint_id=endpoint_id,
+            idempotency_key=key,
+            content_type=delivery.content_type[:255],
+            payload=delivery.payload,
+            headers=stored_headers(dict(delivery.headers)),
+        )
     )
     if created is not None:
         bind_contextvars(event_id=str(created))
@@ -128,32 +126,3 @@ async def accept_delivery(
         # The first delivery's event was deleted in between: nothing to answer with.
         raise IntakeError(409, "conflict", "a repeat of this delivery is being settled; retry")
     return Accepted(existing, tenant_id, endpoint_id, created=False)
-
-
-@cache
-def _insert_statement(dialect: str) -> ReturningInsert[tuple[uuid.UUID]]:
-    """Built once: the values travel as parameters, the rest comes from the column defaults."""
-    table = Event.__table__
-    assert isinstance(table, Table)
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-        .returning(table.c.id)
-    )
-
-
-async def _insert_event(session: AsyncSession, **values: Any) -> uuid.UUID | None:
-    """Store the event in one autocommitted statement; None when its key is taken.
-
-    One statement is atomic on its own, and it spares the two round trips a
-    transaction's BEGIN and COMMIT would cost on every delivery.
-    """
-    bind = session.get_bind()
-    if isinstance(bind, Engine):
-        # The session's own connection (not one joined to an enclosing transaction).
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    statement = _insert_statement(bind.dialect.name)
-    created: uuid.UUID | None = await session.scalar(statement, values)
-    await session.commit()
-    return created
