@@ -63,3 +63,18 @@ async def test_a_row_that_cannot_be_stored_fails_alone(
         assert await _count(session) == 3
     else:
         pytest.skip("SQLite does not enforce string lengths")
+
+
+async def test_new_events_are_queued_together_in_one_round_trip(runtime: Runtime) -> None:
+    from junction.events.queueing import job_id
+
+    tenant = uuid.uuid4()
+    events = [uuid.uuid4() for _ in range(30)]
+    for event in events:
+        runtime.queue.enqueue_soon(tenant, event)
+    await runtime.queue.sent()
+    queued = {
+        str(job.job_id)
+        for job in await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
+    }
+    assert queued == {job_id(event, 0) for event in events}

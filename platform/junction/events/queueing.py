@@ -12,9 +12,11 @@ behind the flood (start-time fair queuing).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import (
@@ -30,6 +32,8 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 PROCESS_EVENT_JOB = "process_event"
+# New events sent to Redis in one round trip, at most.
+SOON_BATCH = 500
 
 
 # One round trip per enqueue: what arq's enqueue_job does (refuse a job id that is taken,
@@ -69,6 +73,8 @@ class EventQueue:
         self.queue_name = queue_name
         self._cost_ms = max(1, round(1000 / tenant_rate))
         self._enqueue = redis.register_script(_ENQUEUE)
+        self._soon: list[tuple[uuid.UUID, uuid.UUID]] = []
+        self._sending: asyncio.Task[None] | None = None
 
     async def enqueue(
         self,
@@ -84,23 +90,9 @@ class EventQueue:
         Returns when it is due to start, or None if it was not queued (already queued,
         or Redis is unreachable).
         """
-        jid = job_id(event_id, attempts, waiting=waiting)
-        job = serialize_job(
-            PROCESS_EVENT_JOB, (str(tenant_id), str(event_id)), {}, None, timestamp_ms()
-        )
-        fixed = "" if defer_until is None else str(to_unix_ms(defer_until))
         try:
-            start_ms = int(
-                await self._enqueue(
-                    keys=[
-                        self.queue_name,
-                        job_key_prefix + jid,
-                        result_key_prefix + jid,
-                        f"{self.queue_name}:clock:{tenant_id}",
-                    ],
-                    args=[jid, job, self._cost_ms, fixed, expires_extra_ms],
-                )
-            )
+            keys, args = self._script_call(tenant_id, event_id, attempts, defer_until, waiting)
+            start_ms = int(await self._enqueue(keys=keys, args=args))
         except (RedisError, OSError) as exc:
             log.warning(
                 "could not enqueue event %s (the sweeper will): %s", event_id, type(exc).__name__
@@ -109,6 +101,51 @@ class EventQueue:
         if start_ms < 0:
             return None
         return datetime.fromtimestamp(start_ms / 1000, UTC)
+
+    def _script_call(
+        self,
+        tenant_id: uuid.UUID,
+        event_id: uuid.UUID,
+        attempts: int,
+        defer_until: datetime | None,
+        waiting: bool,
+    ) -> tuple[list[Any], list[Any]]:
+        jid = job_id(event_id, attempts, waiting=waiting)
+        job = serialize_job(
+            PROCESS_EVENT_JOB, (str(tenant_id), str(event_id)), {}, None, timestamp_ms()
+        )
+        fixed = "" if defer_until is None else str(to_unix_ms(defer_until))
+        keys = [
+            self.queue_name,
+            job_key_prefix + jid,
+            result_key_prefix + jid,
+            f"{self.queue_name}:clock:{tenant_id}",
+        ]
+        return keys, [jid, job, self._cost_ms, fixed, expires_extra_ms]
+
+    def enqueue_soon(self, tenant_id: uuid.UUID, event_id: uuid.UUID) -> None:
+        """Queue a new event's first attempt shortly, together with others arriving now:
+        one round trip to Redis for all of them. Nothing waits for it; a failure is left
+        to the sweeper."""
+        self._soon.append((tenant_id, event_id))
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send_soon())
+
+    async def _send_soon(self) -> None:
+        while self._soon:
+            batch, self._soon = self._soon[:SOON_BATCH], self._soon[SOON_BATCH:]
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for tenant_id, event_id in batch:
+                        keys, args = self._script_call(tenant_id, event_id, 0, None, False)
+                        await self._enqueue(keys=keys, args=args, client=pipe)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning(
+                    "could not enqueue %d events (the sweeper will): %s",
+                    len(batch),
+                    type(exc).__name__,
+                )
 
     async def discard(self, jobs: list[tuple[uuid.UUID, int]]) -> None:
         """Drop the queued jobs of (event, attempts) another job has taken over."""
@@ -169,5 +206,11 @@ class EventQueue:
         except (RedisError, OSError):
             return False
 
+    async def sent(self) -> None:
+        """Wait until the events handed to `enqueue_soon` have been sent."""
+        if self._sending is not None:
+            await self._sending
+
     async def close(self) -> None:
+        await self.sent()
         await self.redis.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect
@@ -54,7 +54,6 @@ async def deliver(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
-    background: BackgroundTasks,
 ) -> JSONResponse:
     """Store a delivery as an event (202), or name the event it repeats (200)."""
     body = await read_body(request, runtime.settings.max_body_bytes)
@@ -96,7 +95,7 @@ async def deliver(
     assert accepted.event_id is not None
     runtime.metrics.events_received.labels("accepted" if accepted.created else "duplicate").inc()
     if accepted.created:
-        background.add_task(runtime.queue.enqueue, accepted.tenant_id, accepted.event_id, 0)
+        runtime.queue.enqueue_soon(accepted.tenant_id, accepted.event_id)
         return JSONResponse(
             {"event_id": str(accepted.event_id), "duplicate": False}, status_code=202
         )
