@@ -196,6 +196,8 @@ async def test_a_backlog_goes_to_the_plugin_in_batches_with_an_outcome_each(
         job_id(events[2].id, 1),
         job_id(events[3].id, 0),
         job_id(events[4].id, 0),
+        # The batch was full: the next one starts now, not at its fair turn.
+        job_id(events[3].id, 0, waiting=True),
     }
 
     # The next job takes the rest; jobs of events already settled do nothing.

@@ -397,7 +397,36 @@ async def _process(
             for event, one in zip(events, given, strict=True)
         ]
         statuses = await _finish(session, runtime, claim_id, events, attempts, logs, outcomes)
+        if isinstance(handler, Handler) and len(events) == handler.integration.max_batch_size > 1:
+            await _continue_backlog(session, runtime, tenant_id, handler.installation_id)
         return statuses[0]
+
+
+async def _continue_backlog(
+    session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, installation_id: uuid.UUID
+) -> None:
+    """A full batch means a backlog: start the next batch now rather than when the next
+    job's fair turn comes. A tenant's flood spaced out for fairness would otherwise go
+    one batch per spacing; the in-flight cap keeps it from crowding others out."""
+    now = utcnow()
+    routed = select(InboundEndpoint.id).where(InboundEndpoint.installation_id == installation_id)
+    row = (
+        await session.execute(
+            select(Event.id, Event.attempts)
+            .where(
+                Event.tenant_id == tenant_id,
+                Event.endpoint_id.in_(routed),
+                Event.status.in_(DUE_STATUSES),
+                Event.next_attempt_at <= now + CLOCK_SKEW,
+            )
+            .order_by(Event.next_attempt_at)
+            .limit(1)
+        )
+    ).first()
+    await session.commit()
+    if row is not None:
+        event_id, attempts = row
+        await runtime.queue.enqueue(tenant_id, event_id, attempts, defer_until=now, waiting=True)
 
 
 async def _run(
