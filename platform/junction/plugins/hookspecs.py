@@ -53,7 +53,8 @@ def junction_sources() -> Iterable[Source]:  # type: ignore[empty-body]
     """Contribute shop formats (sources) that endpoints can receive.
 
     Fires at start-up. Each `Source` has a unique `name` (an endpoint's source format)
-    and knows how to verify a delivery's signature and what identifies it.
+    and knows how to verify a delivery's signature, what identifies it, and which
+    deliveries are only a platform's check (answered, never stored).
     """
 
 
@@ -75,6 +76,9 @@ def junction_integration() -> Integration | None:
     while that installation is enabled. When the integration's `max_batch_size` is above
     1 and the installation has a backlog, the worker calls `process_batch` with up to
     that many due events instead; each still gets its own outcome and log.
+
+    The API calls `preview` for a dry run of a sample delivery, `check_config` when an
+    installation's configuration is saved, and `clear_cache` when a tenant asks to.
     """
 
 
