@@ -55,8 +55,18 @@ def idempotency_key(source_key: str | None, body: bytes) -> str:
     return "body-sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def stored_headers(headers: dict[str, str]) -> dict[str, Any]:
-    return {name: value for name, value in headers.items() if name not in _UNSTORED_HEADERS}
+def stored_headers(headers: dict[str, str], secret: frozenset[str]) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in headers.items()
+        if name not in _UNSTORED_HEADERS and name not in secret
+    }
+
+
+def stored_payload(payload: Any, secret: frozenset[str]) -> Any:
+    if secret and isinstance(payload, dict):
+        return {key: value for key, value in payload.items() if key not in secret}
+    return payload
 
 
 async def accept_delivery(
@@ -110,8 +120,8 @@ async def accept_delivery(
             endpoint_id=endpoint_id,
             idempotency_key=key,
             content_type=delivery.content_type[:255],
-            payload=delivery.payload,
-            headers=stored_headers(dict(delivery.headers)),
+            payload=stored_payload(delivery.payload, source.secret_fields),
+            headers=stored_headers(dict(delivery.headers), source.secret_headers),
         )
     )
     if created is not None:

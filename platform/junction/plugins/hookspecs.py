@@ -13,7 +13,7 @@ implements `junction_plugin` and whichever of the others it contributes to.
 Contract version: 3 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
 3 added `Integration.process_batch`, `Integration.max_batch_size`,
 `Integration.preview`, `Integration.check_config`, `Integration.clear_cache`,
-`Source.acknowledge` and the event
+`Source.acknowledge`, `Source.secret_headers`, `Source.secret_fields` and the event
 context's `source_format`, `checkpoint` and `services`).
 Hooks are only added; a change to an existing one bumps it.
 """

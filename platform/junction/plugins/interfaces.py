@@ -55,6 +55,10 @@ class Source(ABC):
 
     name: str
     title: str
+    # Where the format's deliveries carry a credential (an API key in a header or a
+    # top-level body field): never stored with the event, so never shown again.
+    secret_headers: frozenset[str] = frozenset()
+    secret_fields: frozenset[str] = frozenset()
 
     @abstractmethod
     def verify(self, delivery: Delivery, signing_secret: str) -> bool:

@@ -55,3 +55,48 @@ async def test_a_woocommerce_ping_is_answered_and_its_orders_must_be_signed(
     [key] = (await session.scalars(select(Event.idempotency_key))).all()
     assert key == "src:order:727"
     assert await session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+async def test_a_tilda_api_key_is_checked_and_never_stored(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    import json
+    from urllib.parse import urlencode
+
+    endpoint = InboundEndpointFactory(
+        token="tok-tilda", source_format="tilda", signing_secret="tilda-key"
+    )
+    await session.commit()
+    payment = json.dumps({"orderid": "77", "amount": "10", "products": []})
+    form = {"Name": "A B", "payment": payment, "junction_key": "tilda-key"}
+    wrong = await client.post(
+        "/hooks/tok-tilda",
+        content=urlencode({**form, "junction_key": "guess"}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert wrong.status_code == 401
+    by_field = await client.post(
+        "/hooks/tok-tilda",
+        content=urlencode(form).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert by_field.status_code == 202, by_field.text
+    by_header = await client.post(
+        "/hooks/tok-tilda",
+        content=urlencode({**form, "payment": payment.replace("77", "78")})
+        .encode()
+        .replace(b"junction_key=tilda-key", b"x=1"),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Junction-Key": "tilda-key",
+        },
+    )
+    assert by_header.status_code == 202, by_header.text
+
+    scope_to_tenant(session, endpoint.tenant_id)
+    stored = (await session.scalars(select(Event))).all()
+    assert len(stored) == 2
+    for event in stored:
+        assert "junction_key" not in event.payload
+        assert "x-junction-key" not in event.headers
+        assert "tilda-key" not in json.dumps(event.payload) + json.dumps(event.headers)

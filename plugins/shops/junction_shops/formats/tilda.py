@@ -85,6 +85,8 @@ class Tilda(ShopFormat):
 
     name = "tilda"
     title = "Tilda (order forms)"
+    secret_headers = frozenset({KEY_HEADER})
+    secret_fields = frozenset({KEY_FIELD})
 
     def verify(self, delivery: Delivery, signing_secret: str) -> bool:
         given = delivery.headers.get(KEY_HEADER, "")
@@ -138,5 +140,5 @@ class Tilda(ShopFormat):
             currency=text(payment.get("currency")),
             payment_method=text(payment.get("sys")),
             comment=_field(data, "comment", "comments"),
-            raw={key: value for key, value in data.items() if key != "junction_key"},
+            raw={key: value for key, value in data.items() if key != KEY_FIELD},
         )
