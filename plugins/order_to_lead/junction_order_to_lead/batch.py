@@ -62,12 +62,12 @@ async def process_orders(
 
     contacts = await orders.each(lambda run: run.contact(fields))
     await _update_contacts(orders, fields, contacts, services)
-    leads: dict[int, int] = await orders.each(lambda run: run.earlier_lead())
+    await orders.each(lambda run: run.earlier_lead())
 
     # Leads: one request for every order still without one.
     bodies: dict[int, tuple[dict[str, Any], list[str]]] = {}
     for index, run in orders.live():
-        if leads.get(index) is None:
+        if run.checkpoint.get("lead_id") is None:
             try:
                 bodies[index] = run.lead_body(fields, contacts.get(index))
             except Exception as exc:  # noqa: BLE001
@@ -77,39 +77,7 @@ async def process_orders(
         await services.save_checkpoints(
             [(_run(orders, index).checkpoint, {"creating_lead": True}) for index in bodies]
         )
-        try:
-            created = await client.create_leads(
-                [{**body, "request_id": str(index)} for index, (body, _) in bodies.items()]
-            )
-        except AmoValidationError as exc:
-            created = []
-            if len(bodies) == 1:
-                [(index, (_, labels))] = bodies.items()
-                orders.fail(index, _run(orders, index).refused("lead", exc, labels))
-            else:
-                # Which order amoCRM refused is named by request id: those fail, the
-                # others are sent again without them.
-                refused = {str(item.get("request_id")) for item in exc.problems}
-                for index in list(bodies):
-                    if str(index) in refused:
-                        orders.fail(
-                            index,
-                            _run(orders, index).refused(
-                                "lead", _only(exc, str(index)), bodies[index][1]
-                            ),
-                        )
-                        del bodies[index]
-                created = (
-                    await client.create_leads(
-                        [{**body, "request_id": str(index)} for index, (body, _) in bodies.items()]
-                    )
-                    if bodies
-                    else []
-                )
-        except AmoError as exc:
-            for index in bodies:
-                orders.fail(index, exc)
-            created = []
+        created = await _send(orders, "lead", bodies, client.create_leads)
         saves = []
         for item in created:
             run = _run(orders, int(item["request_id"]))
@@ -185,31 +153,44 @@ async def _update_contacts(
     if not updates:
         return
     client = _run(orders, next(iter(updates))).client
-    try:
-        await client.update_contacts(
-            [{**body, "request_id": str(index)} for index, (body, _) in updates.items()]
-        )
-    except AmoValidationError as exc:
-        refused = {str(item.get("request_id")) for item in exc.problems}
-        alone = len(updates) == 1
-        for index in list(updates):
-            if alone or str(index) in refused:
-                run = _run(orders, index)
-                orders.fail(
-                    index, run.refused("contact", _only(exc, str(index)), updates[index][1])
-                )
-                del updates[index]
-        if updates:
-            await client.update_contacts(
-                [{**body, "request_id": str(index)} for index, (body, _) in updates.items()]
-            )
-    except AmoError as exc:
-        for index in updates:
-            orders.fail(index, exc)
-        return
+    updated = await _send(orders, "contact", updates, client.update_contacts)
     await services.save_checkpoints(
-        [(_run(orders, index).checkpoint, {"contact_updated": True}) for index in updates]
+        [
+            (_run(orders, int(item["request_id"])).checkpoint, {"contact_updated": True})
+            for item in updated
+        ]
     )
+
+
+async def _send(
+    orders: _Orders,
+    step: str,
+    bodies: dict[int, tuple[dict[str, Any], list[str]]],
+    send: Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]],
+) -> list[dict[str, Any]]:
+    """Send the orders' bodies in one request; amoCRM's answer, by request id.
+
+    What amoCRM refuses fails its own order (the refusal names it by request id) and the
+    others are sent again without it; any other failure fails them all.
+    """
+    pending = dict(bodies)
+    while pending:
+        try:
+            return await send(
+                [{**body, "request_id": str(index)} for index, (body, _) in pending.items()]
+            )
+        except AmoValidationError as exc:
+            named = {str(item.get("request_id")) for item in exc.problems}
+            refused = [index for index in pending if str(index) in named]
+            for index in refused or list(pending):
+                problem = _only(exc, str(index)) if refused else exc
+                orders.fail(index, _run(orders, index).refused(step, problem, pending[index][1]))
+                del pending[index]
+        except AmoError as exc:
+            for index in pending:
+                orders.fail(index, exc)
+            return []
+    return []
 
 
 def _run(orders: _Orders, index: int) -> OrderRun:

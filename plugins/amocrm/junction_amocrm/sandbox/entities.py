@@ -295,7 +295,7 @@ def install(app: FastAPI, state: SandboxState) -> None:
         account = account_of(request)
         batch = await read_batch(request)
         errors = ValidationFailed()
-        updated = []
+        updated: list[tuple[str, dict[str, Any]]] = []
         for index, body in enumerate(batch):
             request_id = str(body.get("request_id", index))
             existing = account.contacts.get(int(body.get("id") or 0))
@@ -308,25 +308,21 @@ def install(app: FastAPI, state: SandboxState) -> None:
             merged = {v["field_id"]: v for v in existing.get("custom_fields_values") or []}
             merged.update({v["field_id"]: v for v in values or []})
             updated.append(
-                {
-                    **existing,
-                    "custom_fields_values": list(merged.values()) or None,
-                    "updated_at": int(time.time()),
-                }
+                (
+                    request_id,
+                    {
+                        **existing,
+                        "custom_fields_values": list(merged.values()) or None,
+                        "updated_at": int(time.time()),
+                    },
+                )
             )
         if errors.items:
             return errors.response()
-        for contact in updated:
+        for _, contact in updated:
             account.contacts[contact["id"]] = contact
-        return hal(
-            {
-                "_embedded": {
-                    "contacts": [
-                        {"id": c["id"], "request_id": str(i)} for i, c in enumerate(updated)
-                    ]
-                }
-            }
-        )
+        answered = [{"id": c["id"], "request_id": rid} for rid, c in updated]
+        return hal({"_embedded": {"contacts": answered}})
 
     def _lead_from(
         account: Account,
