@@ -246,16 +246,20 @@ async def _requeue_if_capped(
 
 async def _resolve_handler(session: AsyncSession, runtime: Runtime, event: Event) -> Handler:
     """Find the installed plugin this event goes to, or say why there is none."""
-    tenant_status = await session.scalar(select(Tenant.status).where(Tenant.id == event.tenant_id))
+    # One round trip for the workspace's state and the endpoint's installation.
+    row = (
+        await session.execute(
+            select(Tenant.status, PluginInstallation)
+            .select_from(Tenant)
+            .outerjoin(InboundEndpoint, InboundEndpoint.id == event.endpoint_id)
+            .outerjoin(PluginInstallation, PluginInstallation.id == InboundEndpoint.installation_id)
+            .where(Tenant.id == event.tenant_id)
+        )
+    ).first()
+    assert row is not None
+    tenant_status, installation = row
     if tenant_status is not TenantStatus.active:
         raise _Paused(PauseCause.tenant_suspended, "the workspace is suspended")
-    installation = None
-    if event.endpoint_id is not None:
-        installation = await session.scalar(
-            select(PluginInstallation)
-            .join(InboundEndpoint, InboundEndpoint.installation_id == PluginInstallation.id)
-            .where(InboundEndpoint.id == event.endpoint_id)
-        )
     if installation is None:
         raise PermanentError("the endpoint is not routed to an installed plugin")
     if not installation.enabled:
