@@ -60,35 +60,21 @@ class EventWriter:
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_ROWS], self._pending[MAX_ROWS:]
-            try:
-                created = await self._write([values for values, _ in batch])
-            except Exception:  # noqa: BLE001 - one bad row must not fail the others
-                if len(batch) == 1:
-                    created = None
+            if len(batch) > 1:
+                try:
+                    created = await self._write([values for values, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - one bad row must not fail the others
+                    # Written again one by one below: a bad row fails only its own delivery.
+                    log.warning("a batch of %d events failed: %s", len(batch), type(exc).__name__)
                 else:
-                    for values, future in batch:
-                        await self._write_alone(values, future)
+                    _answer(batch, created)
                     continue
-            if created is None:
-                # The single row failed: its delivery gets the error.
-                values, future = batch[0]
-                await self._write_alone(values, future)
-                continue
             for values, future in batch:
-                if not future.done():
-                    future.set_result(values["id"] if values["id"] in created else None)
-
-    async def _write_alone(
-        self, values: dict[str, Any], future: asyncio.Future[uuid.UUID | None]
-    ) -> None:
-        try:
-            created = await self._write([values])
-        except Exception as exc:  # noqa: BLE001 - handed to the waiting delivery
-            if not future.done():
-                future.set_exception(exc)
-            return
-        if not future.done():
-            future.set_result(values["id"] if values["id"] in created else None)
+                try:
+                    _answer([(values, future)], await self._write([values]))
+                except Exception as exc:  # noqa: BLE001 - handed to the waiting delivery
+                    if not future.done():
+                        future.set_exception(exc)
 
     async def _write(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
         """One autocommitted statement: atomic on its own, with no BEGIN or COMMIT."""
@@ -103,3 +89,12 @@ class EventWriter:
                 created: set[uuid.UUID] = {row[0] for row in result}
             await session.commit()
         return created
+
+
+def _answer(
+    batch: list[tuple[dict[str, Any], asyncio.Future[uuid.UUID | None]]], created: set[uuid.UUID]
+) -> None:
+    """Each delivery's event id, or None where its key was already taken."""
+    for values, future in batch:
+        if not future.done():
+            future.set_result(values["id"] if values["id"] in created else None)
