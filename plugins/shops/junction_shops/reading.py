@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -61,9 +58,3 @@ def timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def base64_hmac_matches(secret: str, body: bytes, given: str) -> bool:
-    """WooCommerce's and Shopify's scheme: base64(HMAC-SHA256(secret, raw body))."""
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    return hmac.compare_digest(expected, given.strip().encode())

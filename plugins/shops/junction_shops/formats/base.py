@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from junction.plugins.interfaces import Delivery, Source
 from junction_shops.order import Order, OrderFormatError
@@ -16,13 +17,20 @@ from junction_shops.order import Order, OrderFormatError
 SIGNATURE_HEADER = "x-junction-signature"
 
 
-def hex_hmac_matches(secret: str, body: bytes, given: str) -> bool:
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
+def hmac_matches(secret: str, body: bytes, given: str, encoding: Literal["hex", "base64"]) -> bool:
+    """Whether `given` is the HMAC-SHA256 of the raw body under `secret`."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    if encoding == "hex":
+        return hmac.compare_digest(digest.hex(), given.strip().lower())
+    return hmac.compare_digest(base64.b64encode(digest), given.strip().encode())
 
 
 class ShopFormat(Source):
     """A shop platform's deliveries: verified, identified, and read as a canonical order."""
+
+    # Where the platform puts its HMAC-SHA256 of the body, and how it writes it.
+    signature_header: str = SIGNATURE_HEADER
+    signature_encoding: Literal["hex", "base64"] = "hex"
 
     @abstractmethod
     def read_order(
@@ -34,8 +42,10 @@ class ShopFormat(Source):
         """
 
     def verify(self, delivery: Delivery, signing_secret: str) -> bool:
-        given = delivery.headers.get(SIGNATURE_HEADER, "")
-        return bool(given) and hex_hmac_matches(signing_secret, delivery.body, given)
+        given = delivery.headers.get(self.signature_header, "")
+        return bool(given) and hmac_matches(
+            signing_secret, delivery.body, given, self.signature_encoding
+        )
 
 
 def as_object(payload: Any, platform: str) -> dict[str, Any]:
