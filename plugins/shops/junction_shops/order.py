@@ -73,6 +73,27 @@ class Item(BaseModel):
     price: Decimal
     total: Decimal
 
+    @classmethod
+    def priced(
+        cls,
+        *,
+        name: str,
+        quantity: Decimal,
+        price: Decimal | None,
+        total: Decimal | None,
+        sku: str = "",
+    ) -> Item:
+        """An item from whichever of its unit price and line total the platform sent."""
+        if price is None:
+            price = total / quantity if total is not None and quantity else Decimal(0)
+        return cls(
+            sku=sku,
+            name=name,
+            quantity=quantity,
+            price=price,
+            total=total if total is not None else price * quantity,
+        )
+
 
 class Order(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -9,7 +9,6 @@ their canonical name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from junction.plugins.interfaces import Delivery
@@ -98,18 +97,13 @@ class GenericJson(ShopFormat):
             quantity = money(get("item.quantity", line) or 1, f"{label}.{path('item.quantity')}")
             price = optional_money(get("item.price", line), f"{label}.{path('item.price')}")
             line_total = optional_money(get("item.total", line), f"{label}.{path('item.total')}")
-            price = (
-                price
-                if price is not None
-                else (line_total / quantity if line_total and quantity else Decimal(0))
-            )
             items.append(
-                Item(
+                Item.priced(
                     sku=text(get("item.sku", line)),
                     name=name,
                     quantity=quantity,
                     price=price,
-                    total=line_total if line_total is not None else price * quantity,
+                    total=line_total,
                 )
             )
 

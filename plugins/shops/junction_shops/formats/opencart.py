@@ -69,12 +69,12 @@ class OpenCart(ShopFormat):
             price = money(product.get("price"), f"products[{index}].price")
             total = optional_money(product.get("total"), f"products[{index}].total")
             items.append(
-                Item(
+                Item.priced(
                     sku=text(product.get("sku")) or text(product.get("model")),
                     name=required_text(product, "name", f"name of products[{index}]"),
                     quantity=quantity,
                     price=price,
-                    total=total if total is not None else price * quantity,
+                    total=total,
                 )
             )
         customer_id = text(data.get("customer_id"))

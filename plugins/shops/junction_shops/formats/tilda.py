@@ -70,13 +70,12 @@ def _item(index: int, product: Any) -> Item:
     quantity = money(product.get("quantity", 1), f"{where}.quantity")
     price = optional_money(product.get("price"), f"{where}.price")
     total = optional_money(product.get("amount"), f"{where}.amount")
-    price = price if price is not None else (total / quantity if total and quantity else Decimal(0))
-    return Item(
+    return Item.priced(
         sku=text(product.get("sku")) or text(product.get("externalid")),
         name=name,
         quantity=quantity,
         price=price,
-        total=total if total is not None else price * quantity,
+        total=total,
     )
 
 

@@ -69,12 +69,12 @@ class WooCommerce(ShopFormat):
             total = money(line.get("total"), f"line_items[{index}].total")
             price = optional_money(line.get("price"), f"line_items[{index}].price")
             items.append(
-                Item(
+                Item.priced(
                     sku=text(line.get("sku")),
                     # WooCommerce sends names HTML-escaped ("Idea &ndash; Black").
                     name=html.unescape(required_text(line, "name", f"name of line_items[{index}]")),
                     quantity=quantity,
-                    price=price if price is not None else (total / quantity if quantity else total),
+                    price=price,
                     total=total,
                 )
             )
