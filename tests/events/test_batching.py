@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
-from junction.events.models import AttemptOutcome, Event, EventAttempt, EventStatus
+from junction.events.models import AttemptOutcome, Event, EventStatus
 from junction.events.processing import process_event
 from junction.events.queueing import job_id
 from junction.plugins import hookimpl
@@ -31,6 +31,7 @@ from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from tests.factories import EventFactory, InboundEndpointFactory, PluginInstallationFactory
+from tests.support.events import attempts_of, reload_events
 
 BATCH = 3
 
@@ -121,28 +122,6 @@ def _backlog(installation: PluginInstallation, *modes: str) -> list[Event]:
     ]
 
 
-async def _states(session: AsyncSession, events: list[Event]) -> list[Event]:
-    session.expunge_all()
-    with cross_tenant(session, "test: read back"):
-        rows = {
-            row.id: row
-            for row in await session.scalars(
-                select(Event).where(Event.id.in_([event.id for event in events]))
-            )
-        }
-    return [rows[event.id] for event in events]
-
-
-async def _attempts(session: AsyncSession, event: Event) -> list[EventAttempt]:
-    with cross_tenant(session, "test: read attempts"):
-        rows = await session.scalars(
-            select(EventAttempt)
-            .where(EventAttempt.event_id == event.id)
-            .order_by(EventAttempt.number)
-        )
-        return list(rows.all())
-
-
 @pytest.mark.slice
 async def test_a_backlog_goes_to_the_plugin_in_batches_with_an_outcome_each(
     batch_runtime: Runtime,
@@ -162,7 +141,7 @@ async def test_a_backlog_goes_to_the_plugin_in_batches_with_an_outcome_each(
     assert status is EventStatus.done
     # The oldest due events of the installation, up to the plugin's batch size.
     assert plugin.integration.batches == [[event.id for event in events[:BATCH]]]
-    first, refused, busy, later, last = await _states(session, events)
+    first, refused, busy, later, last = await reload_events(session, events)
     assert first.status is EventStatus.done
     assert first.result == {"batched": 0}
     assert refused.status is EventStatus.failed
@@ -178,7 +157,7 @@ async def test_a_backlog_goes_to_the_plugin_in_batches_with_an_outcome_each(
         (AttemptOutcome.done, AttemptOutcome.failed, AttemptOutcome.retrying),
         strict=True,
     ):
-        [attempt] = await _attempts(session, event)
+        [attempt] = await attempts_of(session, event)
         assert attempt.outcome is outcome
         assert attempt.plugin == "batching"
         [entry] = attempt.log
@@ -224,7 +203,7 @@ async def test_a_batch_takes_only_due_events_of_its_own_installation(
     assert await process_event(batch_runtime, mine.tenant_id, mine.id) is EventStatus.done
     # Alone in its batch: the plugin was handed it through process_event.
     assert plugin.integration.batches == [[mine.id]]
-    assert [e.status for e in await _states(session, [elsewhere, not_yet])] == [
+    assert [e.status for e in await reload_events(session, [elsewhere, not_yet])] == [
         EventStatus.received,
         EventStatus.retrying,
     ]
@@ -242,7 +221,7 @@ async def test_a_batch_that_raises_retries_every_event_in_it(
     assert await process_event(batch_runtime, events[0].tenant_id, events[0].id) is (
         EventStatus.retrying
     )
-    for event in await _states(session, events):
+    for event in await reload_events(session, events):
         assert event.status is EventStatus.retrying
         assert event.last_error == "ConnectionError: the target is down"
 
@@ -257,7 +236,7 @@ async def test_a_batch_answered_with_the_wrong_number_of_outcomes_is_retried(
     await session.commit()
     plugin.integration.short_answer = True
     await process_event(batch_runtime, events[0].tenant_id, events[0].id)
-    for event in await _states(session, events):
+    for event in await reload_events(session, events):
         assert event.status is EventStatus.retrying
         assert event.last_error == "the plugin gave 1 outcomes for a batch of 2"
 
@@ -337,12 +316,12 @@ async def test_an_event_taken_over_mid_batch_keeps_its_new_owners_outcome(
     assert await process_event(batch_runtime, events[0].tenant_id, events[0].id) is (
         EventStatus.done
     )
-    done, taken = await _states(session, events)
+    done, taken = await reload_events(session, events)
     assert done.status is EventStatus.done
     assert taken.status is EventStatus.processing
     assert taken.claim_id == other_claim
     assert taken.result is None
-    [attempt] = await _attempts(session, taken)
+    [attempt] = await attempts_of(session, taken)
     assert attempt.log[-1]["message"] == (
         "the lease ran out before this attempt finished; its outcome was not applied"
     )

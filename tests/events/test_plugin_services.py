@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.connections.models import Connection, ConnectionStatus
@@ -23,6 +23,7 @@ from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from tests.factories import EventFactory, InboundEndpointFactory, PluginInstallationFactory
+from tests.support.events import reload_event
 
 
 class Recording(Integration):
@@ -84,14 +85,6 @@ async def services_runtime(
     await runtime.close()
 
 
-async def _reload(session: AsyncSession, event: Event) -> Event:
-    session.expunge_all()
-    with cross_tenant(session, "test: read back"):
-        found = await session.scalar(select(Event).where(Event.id == event.id))
-    assert found is not None
-    return found
-
-
 async def test_a_checkpoint_survives_a_failed_attempt_and_a_replay(
     services_runtime: tuple[Runtime, Recording], session: AsyncSession
 ) -> None:
@@ -103,14 +96,14 @@ async def test_a_checkpoint_survives_a_failed_attempt_and_a_replay(
     await session.commit()
 
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
-    assert (await _reload(session, event)).checkpoint == {"record": 1}
+    assert (await reload_event(session, event)).checkpoint == {"record": 1}
     with cross_tenant(session, "test: the retry is due"):
         await session.execute(
             update(Event).where(Event.id == event.id).values(next_attempt_at=utcnow())
         )
     await session.commit()
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
-    assert (await _reload(session, event)).result == {"record": 1}
+    assert (await reload_event(session, event)).result == {"record": 1}
     await session.commit()
 
     scope_to_tenant(session, event.tenant_id)
@@ -130,7 +123,7 @@ async def test_a_connection_is_lent_or_its_absence_explained(
     lonely = EventFactory(endpoint=endpoint)
     await session.commit()
     assert await process_event(runtime, lonely.tenant_id, lonely.id) is EventStatus.failed
-    assert (await _reload(session, lonely)).last_error == (
+    assert (await reload_event(session, lonely)).last_error == (
         "the workspace has no amoCRM connection; connect one"
     )
     await session.commit()
@@ -149,7 +142,7 @@ async def test_a_connection_is_lent_or_its_absence_explained(
     served = EventFactory(endpoint=endpoint)
     await session.commit()
     assert await process_event(runtime, served.tenant_id, served.id) is EventStatus.done
-    assert (await _reload(session, served)).result == {"status": "healthy"}
+    assert (await reload_event(session, served)).result == {"status": "healthy"}
     await session.commit()
 
     connection.status = ConnectionStatus.needs_reauth
@@ -157,6 +150,6 @@ async def test_a_connection_is_lent_or_its_absence_explained(
     paused = EventFactory(endpoint=endpoint)
     await session.commit()
     assert await process_event(runtime, paused.tenant_id, paused.id) is EventStatus.paused
-    stored = await _reload(session, paused)
+    stored = await reload_event(session, paused)
     assert stored.pause_cause is PauseCause.connection
     assert stored.paused_connection_id == connection.id

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.connections.credentials import NeedsReauth
@@ -24,30 +24,13 @@ from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from tests.factories import EventFactory, InboundEndpointFactory, PluginInstallationFactory
 from tests.plugins import contract_plugin
+from tests.support.events import attempts_of, reload_event
 
 
 async def _event(session: AsyncSession, **kwargs: object) -> Event:
     event = EventFactory(**kwargs)
     await session.commit()
     return event
-
-
-async def _reload(session: AsyncSession, event: Event) -> Event:
-    session.expunge_all()
-    with cross_tenant(session, "test: read back"):
-        reloaded = await session.scalar(select(Event).where(Event.id == event.id))
-    assert reloaded is not None
-    return reloaded
-
-
-async def _attempts(session: AsyncSession, event: Event) -> list[EventAttempt]:
-    with cross_tenant(session, "test: read attempts"):
-        rows = await session.scalars(
-            select(EventAttempt)
-            .where(EventAttempt.event_id == event.id)
-            .order_by(EventAttempt.number)
-        )
-        return list(rows.all())
 
 
 @pytest.mark.slice
@@ -61,12 +44,12 @@ async def test_a_received_event_is_processed_by_its_plugin(
     )
     status = await process_event(runtime, event.tenant_id, event.id)
     assert status is EventStatus.done
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.status is EventStatus.done
     assert stored.result == {"echo": {"order_id": "1"}, "label": "shop A", "attempt": 1}
     assert stored.finished_at is not None
     assert stored.locked_until is None
-    [attempt] = await _attempts(session, event)
+    [attempt] = await attempts_of(session, event)
     assert attempt.outcome is AttemptOutcome.done
     assert attempt.plugin == "echo"
     assert attempt.log[0]["message"] == "echoed the payload"
@@ -79,7 +62,7 @@ async def test_a_failing_attempt_is_retried_later_then_succeeds(
     event = await _event(session, payload={"echo_fail": 1})
     before = utcnow()
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     # First delay of the test schedule: 5 s with ±20 % jitter.
     assert (
         before + timedelta(seconds=4) <= stored.next_attempt_at <= utcnow() + timedelta(seconds=6)
@@ -89,7 +72,7 @@ async def test_a_failing_attempt_is_retried_later_then_succeeds(
     assert await process_event(runtime, event.tenant_id, event.id) is None
     await _make_due(session, event)
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
-    outcomes = [a.outcome for a in await _attempts(session, event)]
+    outcomes = [a.outcome for a in await attempts_of(session, event)]
     assert outcomes == [AttemptOutcome.retrying, AttemptOutcome.done]
 
 
@@ -113,7 +96,7 @@ async def test_after_the_last_retry_the_event_is_a_dead_letter(
         statuses.append(await process_event(runtime, event.tenant_id, event.id))
         await _make_due(session, event)
     assert statuses == [EventStatus.retrying, EventStatus.retrying, EventStatus.failed]
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.status is EventStatus.failed
     assert stored.last_error is not None
     assert stored.last_error.startswith("gave up after 3 failed attempts; last error: RuntimeError")
@@ -123,7 +106,7 @@ async def test_after_the_last_retry_the_event_is_a_dead_letter(
 async def test_a_permanent_error_fails_at_once(runtime: Runtime, session: AsyncSession) -> None:
     event = await _event(session, payload={"echo_fail": "permanent"})
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.last_error == "the payload asked to fail (echo_fail=permanent)"
 
 
@@ -132,7 +115,7 @@ async def test_a_disabled_installation_fails_the_event_with_a_reason(
 ) -> None:
     event = await _event(session, endpoint__installation__enabled=False)
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.last_error == "the plugin 'echo' is disabled for this workspace"
 
 
@@ -141,7 +124,7 @@ async def test_invalid_plugin_config_fails_with_what_is_wrong(
 ) -> None:
     event = await _event(session, endpoint__installation__config={"colour": "red"})
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert (
         stored.last_error
         == "invalid config for plugin 'echo': colour: Extra inputs are not permitted"
@@ -154,7 +137,7 @@ async def test_a_plugin_missing_from_the_worker_is_retried(
     installation = PluginInstallationFactory(plugin="not-deployed-yet")
     event = await _event(session, endpoint=InboundEndpointFactory(installation=installation))
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.retrying
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.last_error == "plugin 'not-deployed-yet' is not loaded"
 
 
@@ -168,7 +151,7 @@ async def test_an_event_is_claimed_by_one_worker_only(
         locked_until=utcnow() + timedelta(seconds=30),
     )
     assert await process_event(runtime, event.tenant_id, event.id) is None
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.status is EventStatus.processing
     assert stored.attempts == 1
 
@@ -181,7 +164,7 @@ async def test_an_expired_lease_is_taken_over(runtime: Runtime, session: AsyncSe
         locked_until=utcnow() - timedelta(seconds=1),
     )
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.attempts == 2
 
 
@@ -190,7 +173,7 @@ async def test_a_job_for_another_tenant_does_nothing(
 ) -> None:
     event = await _event(session)
     assert await process_event(runtime, uuid.uuid4(), event.id) is None
-    assert (await _reload(session, event)).status is EventStatus.received
+    assert (await reload_event(session, event)).status is EventStatus.received
 
 
 async def test_the_sweeper_enqueues_what_is_due_and_only_that(
@@ -264,8 +247,8 @@ async def test_events_go_only_to_the_installation_their_endpoint_is_routed_to(
         await process_event(runtime, to_echo.tenant_id, to_echo.id)
     finally:
         await runtime.close()
-    assert (await _reload(session, to_contract)).result == {"value": "c:1"}
-    assert (await _reload(session, to_echo)).result == {
+    assert (await reload_event(session, to_contract)).result == {"value": "c:1"}
+    assert (await reload_event(session, to_echo)).result == {
         "echo": {"id": 2},
         "label": "",
         "attempt": 1,
@@ -276,7 +259,7 @@ async def test_a_retry_is_queued_for_its_time(runtime: Runtime, session: AsyncSe
     event = await _event(session, payload={"echo_fail": 1})
     await process_event(runtime, event.tenant_id, event.id)
     [job] = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert job.job_id == job_id(event.id, 1)
     assert job.score is not None
     assert abs((job.score / 1000) - stored.next_attempt_at.timestamp()) < 0.01
@@ -333,7 +316,7 @@ async def test_a_connection_needing_a_person_pauses_the_event_until_it_is_fixed(
     )
     try:
         assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.paused
-        stored = await _reload(session, event)
+        stored = await reload_event(session, event)
         assert stored.status is EventStatus.paused
         assert stored.paused_connection_id == connection.id
         assert stored.last_error == "the amoCRM connection needs to be reconnected"
@@ -354,7 +337,7 @@ async def test_a_connection_needing_a_person_pauses_the_event_until_it_is_fixed(
         assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
     finally:
         await runtime.close()
-    outcomes = [a.outcome for a in await _attempts(session, event)]
+    outcomes = [a.outcome for a in await attempts_of(session, event)]
     assert outcomes == [AttemptOutcome.paused, AttemptOutcome.done]
 
 
@@ -375,7 +358,7 @@ async def test_a_tenant_at_its_in_flight_cap_waits_its_turn(
     # Its job is the one running now: its id is taken.
     await runtime.queue.enqueue(waiting.tenant_id, waiting.id, 0)
     assert await process_event(runtime, waiting.tenant_id, waiting.id) is None
-    assert (await _reload(session, waiting)).status is EventStatus.received
+    assert (await reload_event(session, waiting)).status is EventStatus.received
     # Queued again shortly under the attempt's other id, without moving the tenant's clock.
     jobs = await runtime.queue.redis.queued_jobs(queue_name=runtime.settings.queue_name)
     assert sorted(str(job.job_id) for job in jobs) == [
@@ -409,7 +392,7 @@ async def test_a_replayed_dead_letter_gets_its_retries_again(
     for _ in range(3):  # the test schedule has two retries
         await process_event(runtime, event.tenant_id, event.id)
         await _make_due(session, event)
-    assert (await _reload(session, event)).status is EventStatus.failed
+    assert (await reload_event(session, event)).status is EventStatus.failed
     scope_to_tenant(session, event.tenant_id)
     assert await replay(session, runtime.queue, ReplayFilter(event_ids=(event.id,))) == 1
     session.info.clear()
@@ -439,7 +422,7 @@ async def test_an_event_that_kills_its_worker_every_time_ends_as_a_dead_letter(
     await session.commit()
     # The third attempt fails too: with two retries allowed, that is the end.
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.failed
-    stored = await _reload(session, event)
+    stored = await reload_event(session, event)
     assert stored.last_error is not None
     assert stored.last_error.startswith("gave up after 3 failed attempts")
 
@@ -460,7 +443,7 @@ async def test_a_suspended_workspace_pauses_its_events_until_it_is_active_again(
 
     await set_status(TenantStatus.suspended)
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.paused
-    paused = await _reload(session, event)
+    paused = await reload_event(session, event)
     assert paused.pause_cause is PauseCause.tenant_suspended
     assert paused.last_error == "the workspace is suspended"
     # Nothing changes while it stays suspended.
@@ -468,11 +451,11 @@ async def test_a_suspended_workspace_pauses_its_events_until_it_is_active_again(
 
     await set_status(TenantStatus.active)
     assert await resume_paused_events(runtime) == 1
-    resumed = await _reload(session, event)
+    resumed = await reload_event(session, event)
     assert resumed.status is EventStatus.retrying
     assert resumed.pause_cause is None
     assert await process_event(runtime, event.tenant_id, event.id) is EventStatus.done
-    outcomes = [a.outcome for a in await _attempts(session, event)]
+    outcomes = [a.outcome for a in await attempts_of(session, event)]
     assert outcomes == [AttemptOutcome.paused, AttemptOutcome.done]
 
 

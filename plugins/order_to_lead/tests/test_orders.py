@@ -9,13 +9,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.db.tenancy import cross_tenant
 from junction.events.models import Event, EventStatus
 from junction.events.processing import process_event
 from junction.intake.parsing import parse_body
+from tests.support.events import reload_event, reload_events
 from tests.support.order_to_lead_shop import PARTNER, Shop, event_for
 
 PAYLOADS = Path(__file__).parents[2] / "shops/tests/real-payloads"
@@ -82,11 +82,7 @@ FORMATS = {
 async def _run(shop: Shop, session: AsyncSession, event: Event) -> Event:
     await session.commit()
     await process_event(shop.runtime, event.tenant_id, event.id)
-    session.expunge_all()
-    with cross_tenant(session, "test: read back"):
-        found = await session.scalar(select(Event).where(Event.id == event.id))
-    assert found is not None
-    return found
+    return await reload_event(session, event)
 
 
 def _values(entity: dict[str, Any]) -> dict[int, list[Any]]:
@@ -306,17 +302,9 @@ async def test_a_backlog_goes_to_amocrm_in_batches_each_order_with_its_outcome(
 
     await process_event(shop.runtime, events[0].tenant_id, events[0].id)
 
-    session.expunge_all()
-    with cross_tenant(session, "test: read back"):
-        stored = {
-            e.id: e
-            for e in await session.scalars(
-                select(Event).where(Event.id.in_([e.id for e in events]))
-            )
-        }
-    statuses = [stored[e.id].status for e in events]
-    assert statuses == [EventStatus.done] * 4 + [EventStatus.failed]
-    assert "no contact holds partner id '700204'" in (stored[events[4].id].last_error or "")
+    stored = await reload_events(session, events)
+    assert [e.status for e in stored] == [EventStatus.done] * 4 + [EventStatus.failed]
+    assert "no contact holds partner id '700204'" in (stored[4].last_error or "")
     state = shop.state()
     assert sorted(lead["name"] for lead in state["leads"]) == [
         f"Order {100 + n} for Ali" for n in range(4)
@@ -324,7 +312,7 @@ async def test_a_backlog_goes_to_amocrm_in_batches_each_order_with_its_outcome(
     assert len(state["notes"]) == 4
     assert len(state["links"]) == 4
     # Each done order names its own lead.
-    leads = {stored[e.id].result["lead_id"] for e in events[:4]}  # type: ignore[index]
+    leads = {e.result["lead_id"] for e in stored[:4]}  # type: ignore[index]
     assert leads == {lead["id"] for lead in state["leads"]}
     # Five partner lookups; the account's fields and catalog (4, remembered afterwards);
     # the one product found missing and created (2, remembered); and one request each
