@@ -85,7 +85,7 @@ def start(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]
     )
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -95,7 +95,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not happen within {timeout:.0f} s")
-        time.sleep(0.05)
+        time.sleep(every)
 
 
 def stop(*processes: subprocess.Popen[bytes] | None) -> None:
@@ -103,3 +103,14 @@ def stop(*processes: subprocess.Popen[bytes] | None) -> None:
         if process is not None and process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def pending(base: str, auth: dict[str, str]) -> bool:
+    """Whether any event is still on its way (received, processing or retrying)."""
+    for status in ("received", "processing", "retrying"):
+        page = httpx.get(
+            f"{base}/api/events", params={"status": status, "limit": 1}, headers=auth, timeout=30
+        ).json()
+        if page["items"]:
+            return True
+    return False

@@ -37,7 +37,17 @@ from typing import Any
 
 import aiohttp
 import httpx
-from harness import ROOT, backend_environment, free_port, junction, pick_backend
+from harness import (
+    ROOT,
+    backend_environment,
+    free_port,
+    junction,
+    pending,
+    pick_backend,
+    start,
+    stop,
+    wait_until,
+)
 
 SATURATION = int(os.environ.get("BENCH_SATURATION", "3000"))
 RATE = 500
@@ -142,16 +152,6 @@ def _count(base: str, auth: dict[str, str], status: str) -> int:
             return total
 
 
-def _pending(base: str, auth: dict[str, str]) -> bool:
-    for status in ("received", "processing", "retrying"):
-        page = httpx.get(
-            f"{base}/api/events", params={"status": status, "limit": 1}, headers=auth, timeout=30
-        ).json()
-        if page["items"]:
-            return True
-    return False
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["auto", "postgres", "embedded"], default="auto")
@@ -176,35 +176,11 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {key}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    logs = (workdir / "processes.log").open("ab")
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "junction",
-            "api",
-            "--port",
-            str(port),
-            "--workers",
-            str(API_WORKERS[backend]),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=logs,
-        stderr=subprocess.STDOUT,
-    )
+    log = workdir / "processes.log"
+    api = start(env, log, "api", "--port", str(port), "--workers", str(API_WORKERS[backend]))
     worker: subprocess.Popen[bytes] | None = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"API not ready; see {workdir / 'processes.log'}")
-            time.sleep(0.1)
+        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=1).status_code == 200, 60, "the API")
         generated = subprocess.run(
             [sys.executable, __file__, "--load-generator", f"{base}{hook_match.group(0)}"],
             cwd=ROOT,
@@ -215,25 +191,13 @@ def main() -> None:
             raise RuntimeError(f"the load generator failed: {generated.stderr[-1500:]}")
         intake: dict[str, Any] = json.loads(generated.stdout.strip().splitlines()[-1])
         started = time.perf_counter()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "junction", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=logs,
-            stderr=subprocess.STDOUT,
-        )
-        while _pending(base, auth):
-            if time.perf_counter() - started > 900:
-                raise RuntimeError("the backlog did not drain in 15 minutes")
-            time.sleep(0.5)
+        worker = start(env, log, "worker")
+        wait_until(lambda: not pending(base, auth), 900, "the backlog draining", every=0.5)
         drained = time.perf_counter() - started
         done = _count(base, auth, "done")
         processed_per_s = done / drained
     finally:
-        for process in (worker, api):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
+        stop(worker, api)
 
     print(
         json.dumps(

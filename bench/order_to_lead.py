@@ -38,6 +38,7 @@ from harness import (
     backend_environment,
     free_port,
     junction,
+    pending,
     pick_backend,
     start,
     stop,
@@ -196,7 +197,9 @@ def main() -> None:
 
         started = time.perf_counter()
         worker = start(env, log, "worker")
-        wait_until(lambda: leads() >= ORDERS and not pending(base, auth), 1800, "the backlog")
+        wait_until(
+            lambda: leads() >= ORDERS and not pending(base, auth), 1800, "the backlog", every=0.5
+        )
         drained = time.perf_counter() - started
         stats = httpx.get(f"{sandbox_url}/_sandbox/stats").json()["accounts"][str(account_id)]
 
@@ -238,16 +241,6 @@ def main() -> None:
             }
         )
     )
-
-
-def pending(base: str, auth: dict[str, str]) -> bool:
-    for status in ("received", "processing", "retrying"):
-        page = httpx.get(
-            f"{base}/api/events", params={"status": status, "limit": 1}, headers=auth
-        ).json()
-        if page["items"]:
-            return True
-    return False
 
 
 if __name__ == "__main__":
