@@ -1,17 +1,70 @@
 """The amoCRM sandbox as a real HTTP server, for the tests of every plugin that talks to
-amoCRM: `sandbox_url`, a `sandbox` client for its inspection API, a fresh `account_id`."""
+amoCRM: `sandbox_url`, a `sandbox` client for its inspection API, a fresh `account_id`;
+Junction's settings pointed at it, and an account connected as Junction stores one."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from junction.connections.models import Connection
+from junction.db.base import utcnow
+from junction.tenancy.models import Tenant
+from tests.factories import secretbox
 from tests.support.processes import ROOT, free_port, wait_for
+
+
+def amocrm_environment(sandbox: httpx.Client, sandbox_url: str) -> dict[str, str]:
+    """The JUNCTION_AMOCRM_* settings that point Junction at the sandbox's integration."""
+    integration = sandbox.get("/_sandbox/integration").json()
+    return {
+        "JUNCTION_AMOCRM_CLIENT_ID": integration["client_id"],
+        "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
+        "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
+        "JUNCTION_AMOCRM_EXTRA_HOSTS": sandbox_url,
+    }
+
+
+async def connect(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sandbox: httpx.Client,
+    account_id: int,
+    *,
+    tenant_id: uuid.UUID | None = None,
+    expires_in: timedelta = timedelta(hours=24),
+) -> Connection:
+    """The account connected for `tenant_id` (a new tenant when None), tokens fresh."""
+    tokens = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()
+    host = sandbox.get("/_sandbox/integration").json()["host"]
+    async with sessionmaker() as session:
+        if tenant_id is None:
+            tenant = Tenant(id=uuid.uuid4(), slug=f"t-{uuid.uuid4().hex[:8]}", name="T")
+            session.add(tenant)
+            await session.flush()
+            tenant_id = tenant.id
+        connection = Connection(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            provider="amocrm",
+            name="amoCRM",
+            account_ref=str(account_id),
+            secrets_encrypted=secretbox.encrypt_json(
+                {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
+            ),
+            details={"domain": host, "account_id": account_id},
+            expires_at=utcnow() + expires_in,
+        )
+        session.add(connection)
+        await session.commit()
+    return connection
 
 
 @pytest.fixture(scope="session")

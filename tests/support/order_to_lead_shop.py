@@ -3,7 +3,6 @@ sandbox account, with the plugin installed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +12,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.connections.models import Connection
-from junction.db.base import utcnow
 from junction.events.models import Event
 from junction.intake.models import InboundEndpoint
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
-from tests.factories import InboundEndpointFactory, PluginInstallationFactory, secretbox
+from tests.factories import InboundEndpointFactory, PluginInstallationFactory
+from tests.support.amocrm_sandbox import amocrm_environment, connect
 
 PARTNER = "700100"
 
@@ -106,30 +105,14 @@ async def shop(
     sandbox_url: str,
     account_id: int,
 ) -> AsyncIterator[Shop]:
-    integration = sandbox.get("/_sandbox/integration").json()
-    monkeypatch.setenv("JUNCTION_AMOCRM_CLIENT_ID", integration["client_id"])
-    monkeypatch.setenv("JUNCTION_AMOCRM_CLIENT_SECRET", integration["client_secret"])
-    monkeypatch.setenv("JUNCTION_AMOCRM_REDIRECT_URI", integration["redirect_uri"])
-    monkeypatch.setenv("JUNCTION_AMOCRM_EXTRA_HOSTS", sandbox_url)
+    for name, value in amocrm_environment(sandbox, sandbox_url).items():
+        monkeypatch.setenv(name, value)
     account = sandbox.get(f"/_sandbox/accounts/{account_id}").json()
-    tokens = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()
     installation: PluginInstallation = PluginInstallationFactory(
         plugin="order_to_lead", config=base_config(account)
     )
-    connection = Connection(
-        id=uuid.uuid4(),
-        tenant=installation.tenant,
-        provider="amocrm",
-        name="amoCRM",
-        account_ref=str(account_id),
-        secrets_encrypted=secretbox.encrypt_json(
-            {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
-        ),
-        details={"domain": integration["host"], "account_id": account_id},
-        expires_at=utcnow().replace(year=utcnow().year + 1),
-    )
-    session.add(connection)
     await session.commit()
+    connection = await connect(sessionmaker, sandbox, account_id, tenant_id=installation.tenant_id)
     runtime = await open_runtime(
         settings, registry=build_registry(), sessionmaker=sessionmaker, redis_url=redis_url
     )

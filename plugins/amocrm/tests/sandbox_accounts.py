@@ -5,18 +5,15 @@ from. Shared by these tests and `bench/amocrm_client.py`."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.connections.models import Connection
-from junction.db.base import utcnow
-from junction.tenancy.models import Tenant
 from junction_amocrm.provider import AmoProvider
 from junction_amocrm.settings import AmoSettings
-from tests.factories import secretbox
+from tests.support.amocrm_sandbox import connect
+
+__all__ = ["caller_spec", "connect", "sandbox_provider"]
 
 
 def sandbox_provider(sandbox: httpx.Client, sandbox_url: str) -> AmoProvider:
@@ -29,36 +26,6 @@ def sandbox_provider(sandbox: httpx.Client, sandbox_url: str) -> AmoProvider:
             extra_hosts=[sandbox_url],
         )
     )
-
-
-async def connect(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    sandbox: httpx.Client,
-    account_id: int,
-    *,
-    expires_in: timedelta = timedelta(hours=24),
-) -> Connection:
-    tokens = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()
-    host = sandbox.get("/_sandbox/integration").json()["host"]
-    async with sessionmaker() as session:
-        tenant = Tenant(id=uuid.uuid4(), slug=f"t-{uuid.uuid4().hex[:8]}", name="T")
-        session.add(tenant)
-        await session.flush()
-        connection = Connection(
-            id=uuid.uuid4(),
-            tenant_id=tenant.id,
-            provider="amocrm",
-            name="amoCRM",
-            account_ref=str(account_id),
-            secrets_encrypted=secretbox.encrypt_json(
-                {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
-            ),
-            details={"domain": host, "account_id": account_id},
-            expires_at=utcnow() + expires_in,
-        )
-        session.add(connection)
-        await session.commit()
-    return connection
 
 
 def caller_spec(

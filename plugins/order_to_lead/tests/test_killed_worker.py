@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.factories import TEST_SECRET_KEY
+from tests.support.amocrm_sandbox import amocrm_environment
 from tests.support.backends import Databases
 from tests.support.processes import ROOT, Junction, wait_for
 
@@ -57,10 +58,7 @@ async def test_a_worker_killed_before_its_checkpoint_leaves_one_lead(
             "JUNCTION_QUEUE_NAME": f"junction:test:{uuid.uuid4().hex[:8]}",
             "JUNCTION_EVENT_LEASE_SECONDS": "4",
             "JUNCTION_SWEEP_INTERVAL_SECONDS": "1",
-            "JUNCTION_AMOCRM_CLIENT_ID": integration["client_id"],
-            "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
-            "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
-            "JUNCTION_AMOCRM_EXTRA_HOSTS": sandbox_url,
+            **amocrm_environment(sandbox, sandbox_url),
         },
         tmp_path,
     )
