@@ -66,36 +66,47 @@ class EventServices(PluginServices):
         )
 
     async def save_checkpoints(self, saves: Sequence[tuple[Checkpoint, Mapping[str, Any]]]) -> None:
-        stored = [(c, v) for c, v in saves if isinstance(c, StoredCheckpoint)]
+        stored = []
         for checkpoint, values in saves:
-            if not isinstance(checkpoint, StoredCheckpoint):
+            if isinstance(checkpoint, StoredCheckpoint):
+                checkpoint.data.update(values)
+                stored.append(checkpoint)
+            else:
                 await checkpoint.save(**values)
-        if not stored:
-            return
-        for checkpoint, values in stored:
-            checkpoint.data.update(values)
-        claims = {checkpoint.claim_id for checkpoint, _ in stored}
-        table = Event.__table__
-        assert isinstance(table, Table)
-        async with self._runtime.sessionmaker() as session:
-            scope_to_tenant(session, self._tenant_id)
-            await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("event_id"), table.c.claim_id == bindparam("claim"))
-                .values(checkpoint=bindparam("data")),
-                [
-                    {"event_id": c.event_id, "claim": c.claim_id, "data": dict(c.data)}
-                    for c, _ in stored
-                ],
+        await write_checkpoints(self._runtime, self._tenant_id, stored)
+
+
+async def write_checkpoints(
+    runtime: Runtime, tenant_id: uuid.UUID, checkpoints: Sequence[StoredCheckpoint]
+) -> None:
+    """Write the checkpoints to their events in one statement, where their claims still
+    hold them; `LeaseLost` when one no longer does."""
+    if not checkpoints:
+        return
+    table = Event.__table__
+    assert isinstance(table, Table)
+    async with runtime.sessionmaker() as session:
+        scope_to_tenant(session, tenant_id)
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("event_id"), table.c.claim_id == bindparam("claim"))
+            .values(checkpoint=bindparam("data")),
+            [
+                {"event_id": c.event_id, "claim": c.claim_id, "data": dict(c.data)}
+                for c in checkpoints
+            ],
+        )
+        held = await session.scalar(
+            select(func.count())
+            .select_from(Event)
+            .where(
+                Event.id.in_([c.event_id for c in checkpoints]),
+                Event.claim_id.in_({c.claim_id for c in checkpoints}),
             )
-            held = await session.scalar(
-                select(func.count())
-                .select_from(Event)
-                .where(Event.id.in_([c.event_id for c, _ in stored]), Event.claim_id.in_(claims))
-            )
-            await session.commit()
-        if held != len(stored):
-            raise LeaseLost("the lease ran out; another worker has taken events over")
+        )
+        await session.commit()
+    if held != len(checkpoints):
+        raise LeaseLost("the lease ran out; another worker has taken the event over")
 
 
 class StoredCheckpoint(Checkpoint):
@@ -117,14 +128,4 @@ class StoredCheckpoint(Checkpoint):
 
     async def save(self, **values: Any) -> None:
         await super().save(**values)
-        async with self._runtime.sessionmaker() as session:
-            scope_to_tenant(session, self._tenant_id)
-            result = await session.execute(
-                update(Event)
-                .where(Event.id == self.event_id, Event.claim_id == self.claim_id)
-                .values(checkpoint=dict(self.data))
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise LeaseLost("the lease ran out; another worker has taken this event over")
+        await write_checkpoints(self._runtime, self._tenant_id, [self])
