@@ -103,7 +103,7 @@ async def open_runtime(
             connect_redis(redis_url), settings.queue_name, settings.tenant_dispatch_rate
         ),
         redis_url=redis_url,
-        endpoint_routes=EndpointRoutes(settings.endpoint_cache_seconds),
+        endpoint_routes=EndpointRoutes(sessionmaker, settings.endpoint_cache_seconds),
         event_writer=EventWriter(sessionmaker),
         embedded_redis=embedded,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
@@ -22,11 +22,13 @@ async def _set(session: AsyncSession, statement: object) -> None:
     await session.commit()
 
 
-async def test_a_route_is_remembered_until_its_time_is_up(session: AsyncSession) -> None:
+async def test_a_route_is_remembered_until_its_time_is_up(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
     endpoint = InboundEndpointFactory(token="tok-remembered")
     await session.commit()
-    routes = EndpointRoutes(ttl_seconds=3600)
-    first = await routes.find(session, hash_endpoint_token("tok-remembered"))
+    routes = EndpointRoutes(sessionmaker, ttl_seconds=3600)
+    first = await routes.find(hash_endpoint_token("tok-remembered"))
     assert first is not None
     assert first.endpoint_id == endpoint.id
     assert not first.tenant_deleted
@@ -35,14 +37,16 @@ async def test_a_route_is_remembered_until_its_time_is_up(session: AsyncSession)
         session,
         update(Tenant).where(Tenant.id == endpoint.tenant_id).values(status=TenantStatus.deleted),
     )
-    assert await routes.find(session, hash_endpoint_token("tok-remembered")) == first
+    assert await routes.find(hash_endpoint_token("tok-remembered")) == first
     routes.forget()
-    again = await routes.find(session, hash_endpoint_token("tok-remembered"))
+    again = await routes.find(hash_endpoint_token("tok-remembered"))
     assert again is not None
     assert again.tenant_deleted
 
 
-async def test_a_remembered_previous_token_still_ends_on_time(session: AsyncSession) -> None:
+async def test_a_remembered_previous_token_still_ends_on_time(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
     endpoint = InboundEndpointFactory(token="tok-new")
     await session.commit()
     ends = utcnow() + timedelta(hours=1)
@@ -54,20 +58,22 @@ async def test_a_remembered_previous_token_still_ends_on_time(session: AsyncSess
             previous_token_hash=hash_endpoint_token("tok-old"), previous_token_valid_until=ends
         ),
     )
-    routes = EndpointRoutes(ttl_seconds=3600)
-    old = await routes.find(session, hash_endpoint_token("tok-old"))
+    routes = EndpointRoutes(sessionmaker, ttl_seconds=3600)
+    old = await routes.find(hash_endpoint_token("tok-old"))
     assert old is not None
     assert old.valid_until == ends
     assert old.expired(ends)
     assert not old.expired(ends - timedelta(seconds=1))
-    current = await routes.find(session, hash_endpoint_token("tok-new"))
+    current = await routes.find(hash_endpoint_token("tok-new"))
     assert current is not None
     assert current.valid_until is None
 
 
-async def test_unknown_tokens_are_not_remembered(session: AsyncSession) -> None:
-    routes = EndpointRoutes(ttl_seconds=3600)
-    assert await routes.find(session, hash_endpoint_token("tok-later")) is None
+async def test_unknown_tokens_are_not_remembered(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    routes = EndpointRoutes(sessionmaker, ttl_seconds=3600)
+    assert await routes.find(hash_endpoint_token("tok-later")) is None
     InboundEndpointFactory(token="tok-later")
     await session.commit()
-    assert await routes.find(session, hash_endpoint_token("tok-later")) is not None
+    assert await routes.find(hash_endpoint_token("tok-later")) is not None

@@ -17,9 +17,14 @@ from junction.tenancy.api_keys import authenticate_api_key
 from junction.tenancy.models import Role
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    # Async: FastAPI would run a plain function in a worker thread, for every request.
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

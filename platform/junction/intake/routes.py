@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect
 
-from junction.api.deps import RuntimeDep, SessionDep
+from junction.api.deps import runtime_of
 from junction.api.errors import ApiError
 from junction.intake.parsing import BodyError, parse_body
 from junction.intake.service import IntakeError, accept_delivery
@@ -52,10 +52,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def deliver(
     token: str,
     request: Request,
-    runtime: RuntimeDep,
-    session: SessionDep,
 ) -> JSONResponse:
     """Store a delivery as an event (202), or name the event it repeats (200)."""
+    # No dependencies to solve and no session unless one is needed: this is the hot path.
+    runtime = runtime_of(request)
     body = await read_body(request, runtime.settings.max_body_bytes)
     content_type = request.headers.get("content-type", "")
     try:
@@ -70,7 +70,7 @@ async def deliver(
     )
     try:
         accepted = await accept_delivery(
-            session,
+            runtime.sessionmaker,
             runtime.registry,
             runtime.secretbox,
             runtime.endpoint_routes,

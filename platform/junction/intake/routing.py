@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
@@ -38,19 +38,29 @@ class EndpointRoute:
 
 
 class EndpointRoutes:
-    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        ttl_seconds: float,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._sessionmaker = sessionmaker
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, EndpointRoute]] = OrderedDict()
 
-    async def find(self, session: AsyncSession, token_hash: str) -> EndpointRoute | None:
-        """The live route for a token hash, or None when no endpoint has it."""
+    async def find(self, token_hash: str) -> EndpointRoute | None:
+        """The live route for a token hash, or None when no endpoint has it.
+
+        A remembered route costs no session at all: most deliveries open none.
+        """
         now = utcnow()
         cached = self._entries.get(token_hash)
         if cached is not None and cached[0] > time.monotonic():
             route = cached[1]
             return None if route.expired(now) else route
-        loaded = await _load(session, token_hash)
+        async with self._sessionmaker() as session:
+            loaded = await _load(session, token_hash)
         if loaded is None or loaded.expired(now):
             self._entries.pop(token_hash, None)
             return None
@@ -92,9 +102,6 @@ async def _load(session: AsyncSession, token_hash: str) -> EndpointRoute | None:
                 )
             )
         ).first()
-    # End the read transaction before writing: SQLite cannot turn a read snapshot into a
-    # write once another process has committed.
-    await session.commit()
     if row is None:
         return None
     endpoint_id, tenant_id, source_format, secret, current_hash, valid_until, status = row

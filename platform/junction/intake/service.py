@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event
@@ -70,7 +70,7 @@ def stored_payload(payload: Any, secret: frozenset[str]) -> Any:
 
 
 async def accept_delivery(
-    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
     registry: PluginRegistry,
     secretbox: SecretBox,
     routes: EndpointRoutes,
@@ -78,13 +78,12 @@ async def accept_delivery(
     token: str,
     delivery: Delivery,
 ) -> Accepted:
-    route = await routes.find(session, hash_endpoint_token(token))
+    route = await routes.find(hash_endpoint_token(token))
     if route is None:
         raise IntakeError(404, "not_found", "no endpoint has this URL")
     if route.tenant_deleted:
         raise IntakeError(410, "gone", "this endpoint's workspace has been deleted")
     tenant_id, endpoint_id = route.tenant_id, route.endpoint_id
-    scope_to_tenant(session, tenant_id)
     bind_contextvars(**context(tenant_id=tenant_id, endpoint_id=endpoint_id))
     try:
         source = registry.source(route.source_format)
@@ -100,17 +99,19 @@ async def accept_delivery(
         secret = secretbox.decrypt(route.signing_secret_encrypted)
         if not source.verify(delivery, secret):
             # Refused deliveries are kept in the endpoint's intake log (not their content).
-            session.add(
-                IntakeRefusal(
-                    tenant_id=tenant_id,
-                    endpoint_id=endpoint_id,
-                    status_code=401,
-                    reason="bad signature",
-                    content_type=delivery.content_type[:255],
-                    size=len(delivery.body),
+            async with sessionmaker() as session:
+                scope_to_tenant(session, tenant_id)
+                session.add(
+                    IntakeRefusal(
+                        tenant_id=tenant_id,
+                        endpoint_id=endpoint_id,
+                        status_code=401,
+                        reason="bad signature",
+                        content_type=delivery.content_type[:255],
+                        size=len(delivery.body),
+                    )
                 )
-            )
-            await session.commit()
+                await session.commit()
             raise IntakeError(401, "bad_signature", "the delivery's signature is missing or wrong")
 
     key = idempotency_key(source.idempotency_key(delivery), delivery.body)
@@ -128,10 +129,11 @@ async def accept_delivery(
         bind_contextvars(event_id=str(created))
         return Accepted(created, tenant_id, endpoint_id, created=True)
     bind_contextvars(duplicate=True)
-    existing = await session.scalar(
-        select(Event.id).where(Event.tenant_id == tenant_id, Event.idempotency_key == key)
-    )
-    await session.commit()
+    async with sessionmaker() as session:
+        scope_to_tenant(session, tenant_id)
+        existing = await session.scalar(
+            select(Event.id).where(Event.tenant_id == tenant_id, Event.idempotency_key == key)
+        )
     if existing is None:
         # The first delivery's event was deleted in between: nothing to answer with.
         raise IntakeError(409, "conflict", "a repeat of this delivery is being settled; retry")
