@@ -15,6 +15,7 @@ from junction.connections.routes import router as connections_router
 from junction.events.routes import router as events_router
 from junction.health import router as health_router
 from junction.intake.endpoint_routes import router as endpoints_router
+from junction.intake.routes import IntakeDispatch
 from junction.intake.routes import router as intake_router
 from junction.plugins.registry import PluginRegistry
 from junction.plugins.routes import router as installations_router
@@ -44,7 +45,12 @@ def create_app(
         title="Junction",
         version=__version__,
         lifespan=lifespan,
+        # Junction exports Prometheus metrics and JSON logs of its own; FastAPI's
+        # OpenTelemetry hooks would only cost every request a look for providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # Added last, so outermost: every request is logged, deliveries included.
+    app.add_middleware(IntakeDispatch)
     app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app)
     app.include_router(health_router)

@@ -275,3 +275,14 @@ async def test_intake_answers_503_when_no_database_connection_is_free(
         await engine.dispose()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
+
+
+async def test_only_a_post_to_one_token_is_a_delivery(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _endpoint(session, token="tok-methods")
+    assert (await client.get("/hooks/tok-methods")).status_code == 405
+    nested = await client.post("/hooks/tok-methods/extra", json={"order_id": "1"})
+    assert nested.status_code == 404
+    assert nested.json()["error"]["code"] == "not_found"
+    assert await _events(session, endpoint.tenant_id) == []

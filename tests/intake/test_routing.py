@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
 from junction.intake.models import InboundEndpoint
-from junction.intake.routing import EndpointRoutes
+from junction.intake.routing import EndpointRoute, EndpointRoutes
 from junction.intake.tokens import hash_endpoint_token
 from junction.tenancy.models import Tenant, TenantStatus
 from tests.factories import InboundEndpointFactory
@@ -77,3 +78,25 @@ async def test_unknown_tokens_are_not_remembered(
     InboundEndpointFactory(token="tok-later")
     await session.commit()
     assert await routes.find(hash_endpoint_token("tok-later")) is not None
+
+
+async def test_deliveries_missing_together_share_one_lookup(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    endpoint = InboundEndpointFactory(token="tok-burst")
+    await session.commit()
+    routes = EndpointRoutes(sessionmaker, ttl_seconds=3600)
+    lookups = 0
+    load = routes._load
+
+    async def counted(token_hash: str) -> EndpointRoute | None:
+        nonlocal lookups
+        lookups += 1
+        return await load(token_hash)
+
+    routes._load = counted  # type: ignore[method-assign]
+    found = await asyncio.gather(
+        *(routes.find(hash_endpoint_token("tok-burst")) for _ in range(20))
+    )
+    assert lookups == 1
+    assert {route.endpoint_id for route in found if route is not None} == {endpoint.id}

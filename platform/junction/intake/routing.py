@@ -3,11 +3,13 @@
 A shop delivers its orders in bursts to one URL. Looking the token up once per burst,
 not once per delivery, takes two database round trips off every delivery. A change
 made in this process (a rotated token) takes effect at once; one made in another
-process within `ttl` seconds.
+process within `ttl` seconds. Deliveries that miss at the same moment (a burst to a new
+URL, or one arriving as its route expires) share one lookup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -48,6 +50,7 @@ class EndpointRoutes:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, EndpointRoute]] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[EndpointRoute | None]] = {}
 
     async def find(self, token_hash: str) -> EndpointRoute | None:
         """The live route for a token hash, or None when no endpoint has it.
@@ -59,8 +62,13 @@ class EndpointRoutes:
         if cached is not None and cached[0] > time.monotonic():
             route = cached[1]
             return None if route.expired(now) else route
-        async with self._sessionmaker() as session:
-            loaded = await _load(session, token_hash)
+        loading = self._loading.get(token_hash)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(token_hash))
+            self._loading[token_hash] = loading
+            loading.add_done_callback(lambda done: self._loaded(token_hash, done))
+        # Shielded: one delivery's sender hanging up must not cancel the others' lookup.
+        loaded = await asyncio.shield(loading)
         if loaded is None or loaded.expired(now):
             self._entries.pop(token_hash, None)
             return None
@@ -71,9 +79,19 @@ class EndpointRoutes:
                 self._entries.popitem(last=False)
         return loaded
 
+    async def _load(self, token_hash: str) -> EndpointRoute | None:
+        async with self._sessionmaker() as session:
+            return await _load(session, token_hash)
+
+    def _loaded(self, token_hash: str, done: asyncio.Future[EndpointRoute | None]) -> None:
+        if self._loading.get(token_hash) is done:
+            del self._loading[token_hash]
+
     def forget(self) -> None:
         """Drop every remembered route (after a token or an endpoint changed)."""
         self._entries.clear()
+        # A lookup begun before the change may have read the old row: later ones start anew.
+        self._loading.clear()
 
 
 async def _load(session: AsyncSession, token_hash: str) -> EndpointRoute | None:
