@@ -82,6 +82,15 @@ def api(
     )
 
 
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it runs (as uvicorn picks it for the API): less time per round trip."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 @app.command()
 def worker() -> None:
     """Process events from the queue."""
@@ -90,7 +99,7 @@ def worker() -> None:
     from junction.worker.settings import build_worker_settings
 
     settings = _settings()
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    asyncio.set_event_loop(_event_loop())
     run_worker(build_worker_settings(settings))
 
 

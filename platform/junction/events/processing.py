@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    insert,
     or_,
     select,
     update,
@@ -73,6 +74,10 @@ CLOCK_SKEW = timedelta(seconds=1)
 MAX_ERROR_LENGTH = 2000
 # How soon an event held back by its tenant's in-flight cap asks again.
 CAP_RETRY = timedelta(seconds=2)
+# How many batches a full batch starts after it. More than one keeps several of a
+# backlog's batches running at once (up to the tenant's in-flight cap) rather than one
+# after another, each waiting for a worker to pick up the last one's follow-up.
+CHAIN_FAN_OUT = 4
 
 
 class _Retry(Exception):
@@ -102,6 +107,25 @@ class Handler:
 # alias built per claim costs more than the claim's round trip to the database.
 _EVENTS = cast(Table, Event.__table__)
 _RUNNING = _EVENTS.alias("running")
+# Attempts are written in Core too: a batch's fifty rows, inserted and then settled,
+# each in one executemany without the unit of work's bookkeeping per object.
+_ATTEMPTS = cast(Table, EventAttempt.__table__)
+_SETTLE_ATTEMPT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(
+        finished_at=bindparam("new_finished_at"),
+        outcome=bindparam("new_outcome"),
+        error=bindparam("new_error"),
+        log=bindparam("new_log"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    id: uuid.UUID
+    number: int
 
 
 def _in_flight(tenant_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
@@ -387,13 +411,23 @@ async def _process(
         plugin = handler.plugin if isinstance(handler, Handler) else None
         # The attempts are recorded in the claiming transaction: a claim never exists
         # without them.
-        attempts = [
-            EventAttempt(
-                tenant_id=tenant_id, event_id=event.id, number=event.attempts, plugin=plugin, log=[]
-            )
-            for event in events
-        ]
-        session.add_all(attempts)
+        attempts = [_Attempt(uuid.uuid4(), event.attempts) for event in events]
+        now = utcnow()
+        await session.execute(
+            insert(_ATTEMPTS),
+            [
+                {
+                    "id": attempt.id,
+                    "tenant_id": tenant_id,
+                    "event_id": event.id,
+                    "number": attempt.number,
+                    "plugin": plugin,
+                    "started_at": now,
+                    "log": [],
+                }
+                for event, attempt in zip(events, attempts, strict=True)
+            ],
+        )
         await session.commit()
         # The companions' own jobs would find them taken; spare the workers that.
         await runtime.queue.discard([(event.id, event.attempts - 1) for event in events[1:]])
@@ -405,20 +439,30 @@ async def _process(
             for event, one in zip(events, given, strict=True)
         ]
         statuses = await _finish(session, runtime, claim_id, events, attempts, logs, outcomes)
-        if isinstance(handler, Handler) and len(events) == handler.integration.max_batch_size > 1:
-            await _continue_backlog(session, runtime, tenant_id, handler.installation_id)
+        batch_size = handler.integration.max_batch_size if isinstance(handler, Handler) else 1
+        if isinstance(handler, Handler) and len(events) == batch_size > 1:
+            await _continue_backlog(
+                session, runtime, tenant_id, handler.installation_id, batch_size
+            )
         return statuses[0]
 
 
 async def _continue_backlog(
-    session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, installation_id: uuid.UUID
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    installation_id: uuid.UUID,
+    batch_size: int,
 ) -> None:
-    """A full batch means a backlog: start the next batch now rather than when the next
-    job's fair turn comes. A tenant's flood spaced out for fairness would otherwise go
-    one batch per spacing; the in-flight cap keeps it from crowding others out."""
+    """A full batch means a backlog: start the next batches now rather than when their
+    jobs' fair turns come. A tenant's flood spaced out for fairness would otherwise go
+    one batch per spacing; the in-flight cap keeps it from crowding others out.
+
+    Each next batch is started by queuing the event that heads it: the oldest due one,
+    then the one a batch further on, and so on."""
     now = utcnow()
     routed = select(InboundEndpoint.id).where(InboundEndpoint.installation_id == installation_id)
-    row = (
+    rows = (
         await session.execute(
             select(Event.id, Event.attempts)
             .where(
@@ -428,12 +472,11 @@ async def _continue_backlog(
                 Event.next_attempt_at <= now + CLOCK_SKEW,
             )
             .order_by(Event.next_attempt_at)
-            .limit(1)
+            .limit(batch_size * (CHAIN_FAN_OUT - 1) + 1)
         )
-    ).first()
+    ).all()
     await session.commit()
-    if row is not None:
-        event_id, attempts = row
+    for event_id, attempts in rows[::batch_size]:
         await runtime.queue.enqueue(tenant_id, event_id, attempts, defer_until=now, waiting=True)
 
 
@@ -505,7 +548,7 @@ async def _finish(
     runtime: Runtime,
     claim_id: uuid.UUID,
     events: list[Event],
-    attempts: list[EventAttempt],
+    attempts: list[_Attempt],
     logs: list[AttemptLog],
     outcomes: list[_Outcome],
 ) -> list[EventStatus]:
@@ -531,6 +574,7 @@ async def _finish(
     retries: list[tuple[Event, datetime]] = []
     # Rows that set the same columns go to the database together, in one executemany.
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    settled: list[dict[str, Any]] = []
     for event, attempt, attempt_log, outcome in zip(events, attempts, logs, outcomes, strict=True):
         values: dict[str, Any] = {
             "locked_until": None,
@@ -565,10 +609,15 @@ async def _finish(
             attempt_log.warning(
                 "the lease ran out before this attempt finished; its outcome was not applied"
             )
-        attempt.finished_at = now
-        attempt.outcome = kind
-        attempt.error = error
-        attempt.log = attempt_log.entries
+        settled.append(
+            {
+                "attempt_id": attempt.id,
+                "new_finished_at": now,
+                "new_outcome": kind,
+                "new_error": error,
+                "new_log": attempt_log.entries,
+            }
+        )
         statuses.append(status)
     table = Event.__table__
     assert isinstance(table, Table)
@@ -582,6 +631,7 @@ async def _finish(
                 for row in rows
             ],
         )
+    await session.execute(_SETTLE_ATTEMPT, settled)
     await session.commit()
 
     for event, next_attempt_at in retries:
