@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -103,6 +104,40 @@ def stop(*processes: subprocess.Popen[bytes] | None) -> None:
         if process is not None and process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def database_url(env: dict[str, str]) -> str:
+    """The database the Junction processes started with `env` use."""
+    if "JUNCTION_DATABASE_URL" in env:
+        return env["JUNCTION_DATABASE_URL"]
+    return f"sqlite+aiosqlite:///{Path(env['JUNCTION_VAR_DIR']).resolve() / 'junction.db'}"
+
+
+def processing_span(env: dict[str, str]) -> tuple[int, float]:
+    """Events done, and the seconds from the first attempt's start to the last finish.
+
+    Read from the database: what the worker did, without its start-up or the polling
+    of whoever waits for it."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read() -> tuple[int, float]:
+        engine = create_async_engine(database_url(env))
+        async with engine.connect() as connection:
+            done, last = (
+                await connection.execute(
+                    text("SELECT count(*), max(finished_at) FROM events WHERE status = 'done'")
+                )
+            ).one()
+            first = (
+                await connection.execute(text("SELECT min(started_at) FROM event_attempts"))
+            ).scalar_one()
+        await engine.dispose()
+        if isinstance(first, str):  # SQLite hands timestamps back as text
+            first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
+        return done, (last - first).total_seconds()
+
+    return asyncio.run(read())
 
 
 def pending(base: str, auth: dict[str, str]) -> bool:

@@ -7,8 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    text,
+)
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column, relationship
 
 from junction.db.base import Base, IdMixin, JSONDocument, TenantScoped, utcnow
 from junction.db.enums import enum_column
@@ -28,6 +37,14 @@ class EventStatus(StrEnum):
 
 # States a worker may pick an event up from once its time has come.
 DUE_STATUSES = (EventStatus.received, EventStatus.retrying)
+
+
+def is_due(status: ColumnElement[Any] | QueryableAttribute[Any]) -> ColumnElement[bool]:
+    """`status` is one of the due statuses, written into the SQL itself: a prepared
+    statement with them as parameters could not use the partial index of due events."""
+    return status.in_(
+        bindparam(None, [s.value for s in DUE_STATUSES], expanding=True, literal_execute=True)
+    )
 
 
 class PauseCause(StrEnum):
@@ -53,6 +70,15 @@ class Event(IdMixin, TenantScoped, Base):
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_events_tenant_id_received_at", "tenant_id", "received_at"),
+        # A tenant's due events, oldest first: what a batch takes and what follows it.
+        # Partial, so a backlog costs each claim its own rows only, never a scan of it.
+        Index(
+            "ix_events_tenant_due",
+            "tenant_id",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('received', 'retrying')"),
+            sqlite_where=text("status IN ('received', 'retrying')"),
+        ),
     )
 
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(

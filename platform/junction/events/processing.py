@@ -48,6 +48,7 @@ from junction.events.models import (
     EventAttempt,
     EventStatus,
     PauseCause,
+    is_due,
 )
 from junction.events.retries import retry_delay
 from junction.events.services import EventServices, StoredCheckpoint
@@ -145,7 +146,7 @@ def _in_flight(tenant_id: uuid.UUID, now: datetime) -> ScalarSelect[int]:
 def _claimable(now: datetime) -> ColumnElement[bool]:
     events = _EVENTS.c
     return or_(
-        and_(events.status.in_(DUE_STATUSES), events.next_attempt_at <= now + CLOCK_SKEW),
+        and_(is_due(events.status), events.next_attempt_at <= now + CLOCK_SKEW),
         # Its previous owner's lease ran out: that worker died or hung.
         and_(events.status == EventStatus.processing, events.locked_until < now),
     )
@@ -173,8 +174,8 @@ async def _claim(
     Leaves the transaction open: the claim is committed with its attempts.
     """
     now = utcnow()
-    result = await session.execute(
-        update(_EVENTS)
+    claimed = await session.scalar(
+        update(Event)
         .where(
             _EVENTS.c.id == event_id,
             _EVENTS.c.tenant_id == tenant_id,
@@ -183,12 +184,13 @@ async def _claim(
             _in_flight(tenant_id, now) < runtime.settings.tenant_max_in_flight,
         )
         .values(**_claim_values(runtime, claim_id, now))
+        .returning(Event)
+        .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed is None:
         await session.rollback()
         await _requeue_if_capped(session, runtime, tenant_id, event_id, now)
-        return None
-    return await session.scalar(select(Event).where(Event.id == event_id))
+    return claimed
 
 
 async def _claim_companions(
@@ -208,7 +210,7 @@ async def _claim_companions(
             Event.tenant_id == first.tenant_id,
             Event.endpoint_id.in_(routed),
             Event.id != first.id,
-            Event.status.in_(DUE_STATUSES),
+            is_due(Event.status),
             Event.next_attempt_at <= now + CLOCK_SKEW,
         )
         .order_by(Event.next_attempt_at)
@@ -220,21 +222,19 @@ async def _claim_companions(
     # Materialized, so the limit holds: PostgreSQL may otherwise run the subquery again
     # per row and hand out more events than asked for.
     chosen = due.cte("chosen").prefix_with("MATERIALIZED")
-    await session.execute(
-        update(_EVENTS)
+    companions = await session.scalars(
+        update(Event)
         .where(
             _EVENTS.c.id.in_(select(chosen.c.id)),
             _EVENTS.c.tenant_id == first.tenant_id,
             _claimable(now),
         )
         .values(**_claim_values(runtime, claim_id, now))
+        .returning(Event)
+        .execution_options(synchronize_session=False)
     )
-    companions = await session.scalars(
-        select(Event)
-        .where(Event.claim_id == claim_id, Event.id != first.id)
-        .order_by(Event.next_attempt_at)
-    )
-    return list(companions.all())
+    # RETURNING keeps no order: the plugin gets the oldest first.
+    return sorted(companions.all(), key=lambda event: (event.next_attempt_at, event.id))
 
 
 async def _requeue_if_capped(
@@ -468,7 +468,7 @@ async def _continue_backlog(
             .where(
                 Event.tenant_id == tenant_id,
                 Event.endpoint_id.in_(routed),
-                Event.status.in_(DUE_STATUSES),
+                is_due(Event.status),
                 Event.next_attempt_at <= now + CLOCK_SKEW,
             )
             .order_by(Event.next_attempt_at)

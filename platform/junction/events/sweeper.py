@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select, update
 from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
-from junction.events.models import DUE_STATUSES, Event, EventStatus, PauseCause
+from junction.events.models import Event, EventStatus, PauseCause, is_due
 from junction.runtime import Runtime
 from junction.tenancy.models import Tenant, TenantStatus
 
@@ -65,7 +65,7 @@ async def sweep_due_events(runtime: Runtime) -> int:
                     select(Event.tenant_id, Event.id, Event.attempts)
                     .where(
                         or_(
-                            and_(Event.status.in_(DUE_STATUSES), Event.next_attempt_at <= now),
+                            and_(is_due(Event.status), Event.next_attempt_at <= now),
                             and_(Event.status == EventStatus.processing, Event.locked_until < now),
                         )
                     )
