@@ -428,38 +428,38 @@ async def _process(
                 for event, attempt in zip(events, attempts, strict=True)
             ],
         )
+        formats = await _source_formats(session, events) if isinstance(handler, Handler) else {}
         await session.commit()
         # The companions' own jobs would find them taken; spare the workers that.
         await runtime.queue.discard([(event.id, event.attempts - 1) for event in events[1:]])
 
         logs = [AttemptLog() for _ in events]
-        given = await _run(runtime, session, handler, claim_id, events, logs)
+        given = await _run(runtime, handler, claim_id, events, logs, formats)
         outcomes = [
             _outcome_of(event.id, event.attempts, one)
             for event, one in zip(events, given, strict=True)
         ]
-        statuses = await _finish(session, runtime, claim_id, events, attempts, logs, outcomes)
-        batch_size = handler.integration.max_batch_size if isinstance(handler, Handler) else 1
-        if isinstance(handler, Handler) and len(events) == batch_size > 1:
-            await _continue_backlog(
-                session, runtime, tenant_id, handler.installation_id, batch_size
-            )
+        backlog = None
+        if isinstance(handler, Handler) and len(events) == handler.integration.max_batch_size > 1:
+            backlog = (handler.installation_id, handler.integration.max_batch_size)
+        statuses = await _finish(
+            session, runtime, claim_id, events, attempts, logs, outcomes, backlog
+        )
         return statuses[0]
 
 
-async def _continue_backlog(
+async def _next_batches(
     session: AsyncSession,
-    runtime: Runtime,
     tenant_id: uuid.UUID,
     installation_id: uuid.UUID,
     batch_size: int,
-) -> None:
+) -> list[tuple[uuid.UUID, int]]:
     """A full batch means a backlog: start the next batches now rather than when their
     jobs' fair turns come. A tenant's flood spaced out for fairness would otherwise go
     one batch per spacing; the in-flight cap keeps it from crowding others out.
 
     Each next batch is started by queuing the event that heads it: the oldest due one,
-    then the one a batch further on, and so on."""
+    then the one a batch further on, and so on: these are returned, (event, attempts)."""
     now = utcnow()
     routed = select(InboundEndpoint.id).where(InboundEndpoint.installation_id == installation_id)
     rows = (
@@ -475,33 +475,31 @@ async def _continue_backlog(
             .limit(batch_size * (CHAIN_FAN_OUT - 1) + 1)
         )
     ).all()
-    await session.commit()
-    for event_id, attempts in rows[::batch_size]:
-        await runtime.queue.enqueue(tenant_id, event_id, attempts, defer_until=now, waiting=True)
+    return [(event_id, attempts) for event_id, attempts in rows[::batch_size]]
+
+
+async def _source_formats(session: AsyncSession, events: list[Event]) -> dict[uuid.UUID, str]:
+    """Each event's endpoint's source format, for the plugin to read its payload by."""
+    endpoint_ids = {event.endpoint_id for event in events if event.endpoint_id is not None}
+    rows = await session.execute(
+        select(InboundEndpoint.id, InboundEndpoint.source_format).where(
+            InboundEndpoint.id.in_(endpoint_ids)
+        )
+    )
+    return {endpoint_id: source_format for endpoint_id, source_format in rows.all()}
 
 
 async def _run(
     runtime: Runtime,
-    session: AsyncSession,
     handler: Handler | Exception,
     claim_id: uuid.UUID,
     events: list[Event],
     logs: list[AttemptLog],
+    formats: dict[uuid.UUID, str],
 ) -> list[EventOutcome]:
     """Hand the events to the plugin; every failure becomes an outcome, none escapes."""
     if not isinstance(handler, Handler):
         return [handler]
-    endpoint_ids = {event.endpoint_id for event in events}
-    formats: dict[uuid.UUID | None, str] = dict(
-        (
-            await session.execute(
-                select(InboundEndpoint.id, InboundEndpoint.source_format).where(
-                    InboundEndpoint.id.in_(endpoint_ids)
-                )
-            )
-        ).all()
-    )
-    await session.commit()
     services = EventServices(runtime, events[0].tenant_id)
     contexts = [
         EventContext(
@@ -512,7 +510,7 @@ async def _run(
             headers=event.headers,
             config=handler.config,
             log=attempt_log,
-            source_format=formats.get(event.endpoint_id, ""),
+            source_format=formats.get(event.endpoint_id, "") if event.endpoint_id else "",
             checkpoint=StoredCheckpoint(
                 runtime, event.tenant_id, event.id, claim_id, event.checkpoint
             ),
@@ -551,7 +549,10 @@ async def _finish(
     attempts: list[_Attempt],
     logs: list[AttemptLog],
     outcomes: list[_Outcome],
+    backlog: tuple[uuid.UUID, int] | None,
 ) -> list[EventStatus]:
+    """Apply the outcomes; with `backlog` (installation, batch size), a full batch's,
+    start the batches that follow it, looked up in the same transaction."""
     now = utcnow()
     # The fence: only events still held by this claim take its outcomes. A worker whose
     # lease ran out finds its events claimed again by another and leaves them be.
@@ -632,7 +633,15 @@ async def _finish(
             ],
         )
     await session.execute(_SETTLE_ATTEMPT, settled)
+    following = (
+        [] if backlog is None else await _next_batches(session, events[0].tenant_id, *backlog)
+    )
     await session.commit()
+
+    for event_id, number in following:
+        await runtime.queue.enqueue(
+            events[0].tenant_id, event_id, number, defer_until=now, waiting=True
+        )
 
     for event, next_attempt_at in retries:
         await runtime.queue.enqueue(
