@@ -11,7 +11,8 @@ The API runs in its own process and the load generator in another. Phases:
 2. a fixed offered rate of 500 per second for BENCH_RATE_SECONDS: latency measured from
    each request's intended send time, so a slow server cannot hide its queue
    (`p50_ms_at_500`, `p99_ms_at_500`);
-3. one worker starts on the backlog both phases left (no worker ran before):
+3. the worker starts on the backlog both phases left (no worker ran before; two
+   processes on PostgreSQL, one on SQLite):
    `processed_per_s` through the echo plugin, which takes batches of up to 50: events
    done over the time from the first attempt's start to the last event's finish, read
    from the database. `drain_s` is the whole wait, the worker's start-up included. The
@@ -58,8 +59,10 @@ RATE = 500
 RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "5"))
 # Connections the load generator keeps open at once.
 LANES = 64
-# SQLite takes one writer at a time: more API processes only fight over it.
+# SQLite takes one writer at a time: more processes only fight over it. On PostgreSQL,
+# a process per core, for the API and then for the worker.
 API_WORKERS = {"postgres": 2, "embedded": 1}
+WORKER_PROCESSES = {"postgres": 2, "embedded": 1}
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -232,7 +235,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     log = workdir / "processes.log"
     api = start(env, log, "api", "--port", str(port), "--workers", str(API_WORKERS[backend]))
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         wait_until(lambda: httpx.get(f"{base}/readyz", timeout=1).status_code == 200, 60, "the API")
         generated = subprocess.run(
@@ -245,12 +248,12 @@ def main() -> None:
             raise RuntimeError(f"the load generator failed: {generated.stderr[-1500:]}")
         intake: dict[str, Any] = json.loads(generated.stdout.strip().splitlines()[-1])
         started = time.perf_counter()
-        worker = start(env, log, "worker")
+        workers = [start(env, log, "worker") for _ in range(WORKER_PROCESSES[backend])]
         wait_until(lambda: not pending(base, auth), 900, "the backlog draining", every=0.5)
         drained = time.perf_counter() - started
         listed = _count(base, auth, "done")
     finally:
-        stop(worker, api)
+        stop(*workers, api)
     done, span = processing_span(env)
     if done != listed:
         raise RuntimeError(f"the API lists {listed} events done, the database has {done}")
@@ -269,6 +272,7 @@ def main() -> None:
                 "errors_saturated": intake["errors_saturated"],
                 "events": done,
                 "api_workers": API_WORKERS[backend],
+                "worker_processes": WORKER_PROCESSES[backend],
             }
         )
     )
