@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.support.fixtures",
     "tests.support.amocrm_sandbox",
     "tests.support.order_to_lead_shop",
+    "tests.support.mail",
 ]

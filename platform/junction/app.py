@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction import __version__
+from junction.accounts.routes import router as accounts_router
 from junction.api.access_log import AccessLogMiddleware
 from junction.api.errors import install_error_handlers
 from junction.connections.routes import router as connections_router
@@ -55,6 +56,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(intake_router)
+    app.include_router(accounts_router)
     app.include_router(events_router)
     app.include_router(connections_router)
     app.include_router(endpoints_router)

@@ -14,6 +14,8 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from junction.accounts.mail import Mailer, build_mailer
+from junction.accounts.ratelimit import RateLimiter
 from junction.db.session import create_engine, create_sessionmaker
 from junction.embedded_redis import EmbeddedRedis
 from junction.events.queueing import EventQueue
@@ -36,6 +38,8 @@ class Runtime:
     redis_url: str
     endpoint_routes: EndpointRoutes
     event_writer: EventWriter
+    mailer: Mailer
+    rate_limiter: RateLimiter
     embedded_redis: EmbeddedRedis | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -93,17 +97,18 @@ async def open_runtime(
     if redis_url is None:
         redis_url, embedded = resolve_redis_url(settings)
     sessionmaker = sessionmaker or create_sessionmaker(engine)
+    redis = connect_redis(redis_url)
     return Runtime(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         secretbox=SecretBox(settings.secret_keys()),
         registry=registry or build_registry(),
-        queue=EventQueue(
-            connect_redis(redis_url), settings.queue_name, settings.tenant_dispatch_rate
-        ),
+        queue=EventQueue(redis, settings.queue_name, settings.tenant_dispatch_rate),
         redis_url=redis_url,
         endpoint_routes=EndpointRoutes(sessionmaker, settings.endpoint_cache_seconds),
         event_writer=EventWriter(sessionmaker),
+        mailer=build_mailer(settings),
+        rate_limiter=RateLimiter(redis, settings.queue_name),
         embedded_redis=embedded,
     )

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long an API process remembers which endpoint a webhook URL names.",
     )
+    smtp_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="Where email goes: smtp://user:password@host:587 or smtps://…; empty: nowhere.",
+    )
+    mail_from: str = Field(default="Junction <no-reply@localhost>", min_length=3)
+    session_days: int = Field(default=14, gt=0, le=365, description="How long a log-in lasts.")
     tenant_max_in_flight: int = Field(
         default=10,
         gt=0,
@@ -134,6 +140,15 @@ class Settings(BaseSettings):
     def _positive_schedule(cls, value: list[float]) -> list[float]:
         if any(delay <= 0 for delay in value):
             raise ValueError("every delay must be greater than zero")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr) -> SecretStr:
+        from junction.accounts.mail import SmtpServer  # imported here: it reads the settings
+
+        if value.get_secret_value():
+            SmtpServer.parse(value.get_secret_value())
         return value
 
     @field_validator("database_url")

@@ -13,6 +13,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from junction.accounts.capture import MailCapture
 from junction.app import create_app
 from junction.embedded_redis import EmbeddedRedis
 from junction.plugins.registry import PluginRegistry, build_registry
@@ -95,8 +96,10 @@ def make_settings(var_dir: Path, database_url: str, redis_url: str, **overrides:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
-    return make_settings(tmp_path / "var", database_url, redis_url)
+def settings(
+    tmp_path: Path, database_url: str, redis_url: str, mail_capture: MailCapture
+) -> Settings:
+    return make_settings(tmp_path / "var", database_url, redis_url, smtp_url=mail_capture.url)
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,33 @@
-"""Dependencies shared by the routers: the runtime, a session, the calling tenant."""
+"""Dependencies shared by the routers: the runtime, a session, the calling tenant.
+
+A caller is a program with a tenant's API key (`Authorization: Bearer …`) or a person
+in a browser session (cookie). A browser's changes must carry its CSRF token in the
+`X-CSRF-Token` header: a page elsewhere can make the browser send the cookie, but
+cannot read the token.
+"""
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.accounts.models import UserSession
+from junction.accounts.sessions import CSRF_HEADER, SESSION_COOKIE, find_session
 from junction.api.errors import ApiError
-from junction.db.tenancy import scope_to_tenant
+from junction.audit.models import ActorType
+from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.runtime import Runtime
 from junction.tenancy.api_keys import authenticate_api_key
-from junction.tenancy.models import Role
+from junction.tenancy.models import Membership, Role, Tenant, User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -38,13 +51,87 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+@dataclass
+class Browser:
+    """A signed-in person, and the workspace the browser is working in (if any)."""
+
+    session: UserSession
+    user: User
+    tenant_id: uuid.UUID | None
+    tenant_slug: str | None
+    role: Role | None
+    impersonating: bool
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token
+
+    @classmethod
+    async def of(cls, session: AsyncSession, row: UserSession, user: User) -> Browser:
+        tenant_id, slug, role = row.tenant_id, None, None
+        if tenant_id is not None:
+            with cross_tenant(session, "the workspace of a browser session"):
+                found = (
+                    await session.execute(
+                        select(Tenant.slug, Membership.role)
+                        .select_from(Tenant)
+                        .outerjoin(
+                            Membership,
+                            (Membership.tenant_id == Tenant.id) & (Membership.user_id == user.id),
+                        )
+                        .where(Tenant.id == tenant_id)
+                    )
+                ).first()
+            if found is not None:
+                slug, role = found
+            # Staff looking at a workspace read-only need no membership in it.
+            if row.impersonating and slug is not None:
+                role = Role.viewer
+            if role is None:
+                tenant_id, slug = None, None
+        return cls(row, user, tenant_id, slug, role, row.impersonating)
+
+
+async def get_browser(request: Request, session: SessionDep) -> Browser:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    found = await find_session(session, token) if token else None
+    if found is None:
+        raise ApiError(401, "unauthorized", "log in first: this browser has no live session")
+    row, user = found
+    if request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(presented.encode(), row.csrf_token.encode()):
+            raise ApiError(
+                403,
+                "csrf_failed",
+                "the X-CSRF-Token header is missing or wrong; reload the page and try again",
+            )
+    return await Browser.of(session, row, user)
+
+
+BrowserDep = Annotated[Browser, Depends(get_browser)]
+
+
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: a tenant and, for now, the API key acting for it."""
+    """Who is calling: a tenant, and the API key or the person acting for it."""
 
     tenant_id: uuid.UUID
-    api_key_id: uuid.UUID
     role: Role
+    api_key_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    # A staff member looking at the workspace, read-only.
+    impersonating: bool = False
+
+    @property
+    def actor_type(self) -> ActorType:
+        if self.impersonating:
+            return ActorType.staff
+        return ActorType.api_key if self.api_key_id is not None else ActorType.user
+
+    @property
+    def actor_id(self) -> str:
+        return str(self.api_key_id if self.api_key_id is not None else self.user_id)
 
 
 def _bearer(request: Request) -> str:
@@ -57,20 +144,36 @@ def _bearer(request: Request) -> str:
 
 async def get_caller(request: Request, session: SessionDep) -> Caller:
     presented = _bearer(request)
-    if not presented:
+    if presented:
+        api_key = await authenticate_api_key(session, presented)
+        if api_key is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the API key is not valid",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        scope_to_tenant(session, api_key.tenant_id)
+        return Caller(tenant_id=api_key.tenant_id, role=api_key.role, api_key_id=api_key.id)
+    if SESSION_COOKIE not in request.cookies:
         raise ApiError(
             401,
             "unauthorized",
-            "an API key is required: send 'Authorization: Bearer <key>'",
+            "log in, or send an API key: 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    api_key = await authenticate_api_key(session, presented)
-    if api_key is None:
-        raise ApiError(
-            401, "unauthorized", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"}
-        )
-    scope_to_tenant(session, api_key.tenant_id)
-    return Caller(tenant_id=api_key.tenant_id, api_key_id=api_key.id, role=api_key.role)
+    browser = await get_browser(request, session)
+    if browser.tenant_id is None or browser.role is None:
+        raise ApiError(403, "no_workspace", "choose one of your workspaces first")
+    if browser.impersonating and request.method not in SAFE_METHODS:
+        raise ApiError(403, "read_only", "an impersonating session can only look")
+    scope_to_tenant(session, browser.tenant_id)
+    return Caller(
+        tenant_id=browser.tenant_id,
+        role=browser.role,
+        user_id=browser.user.id,
+        impersonating=browser.impersonating,
+    )
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -81,7 +184,7 @@ MANAGER_ROLES = (Role.owner, Role.admin)
 
 async def require_manager(caller: CallerDep) -> Caller:
     if caller.role not in MANAGER_ROLES:
-        raise ApiError(403, "forbidden", "this needs an owner's or an admin's key")
+        raise ApiError(403, "forbidden", "this needs an owner or an admin")
     return caller
 
 

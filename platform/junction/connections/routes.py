@@ -49,7 +49,9 @@ async def list_connections(caller: CallerDep, session: SessionDep) -> list[Conne
 async def authorize(provider: str, caller: ManagerDep, runtime: RuntimeDep) -> AuthorizationStart:
     """Start connecting: the URL of the provider's consent page, with a single-use state."""
     chosen = _provider(runtime, provider)
-    state = await _states(runtime).issue(caller.tenant_id, provider, str(caller.api_key_id))
+    # Who started it travels with the state, for the audit entry the callback writes.
+    actor = f"{caller.actor_type.value}:{caller.actor_id}"
+    state = await _states(runtime).issue(caller.tenant_id, provider, actor)
     try:
         return AuthorizationStart(authorization_url=chosen.authorization_url(state))
     except AuthorizationError as exc:
@@ -75,7 +77,7 @@ async def callback(
         state.tenant_id,
         provider,
         chosen.complete_authorization(params),
-        actor_id=state.actor_id,
+        actor=_actor(state.actor_id),
     )
 
 
@@ -97,8 +99,16 @@ async def paste_credentials(
         caller.tenant_id,
         provider,
         chosen.connect_with_credentials(fields),
-        actor_id=str(caller.api_key_id),
+        actor=(caller.actor_type, caller.actor_id),
     )
+
+
+def _actor(recorded: str) -> tuple[ActorType, str]:
+    kind, _, actor_id = recorded.partition(":")
+    try:
+        return ActorType(kind), actor_id
+    except ValueError:  # a state issued before actors carried their kind
+        return ActorType.api_key, recorded
 
 
 async def _connect(
@@ -108,7 +118,7 @@ async def _connect(
     provider: str,
     connecting: Awaitable[NewConnection],
     *,
-    actor_id: str,
+    actor: tuple[ActorType, str],
 ) -> ConnectionOut:
     """Store what the provider connected, or say why it could not (storing nothing)."""
     try:
@@ -121,8 +131,8 @@ async def _connect(
         tenant_id,
         provider,
         new,
-        actor_type=ActorType.api_key,
-        actor_id=actor_id,
+        actor_type=actor[0],
+        actor_id=actor[1],
     )
     log.info("tenant %s connected %s account %s", tenant_id, provider, new.account_ref)
     return ConnectionOut.model_validate(connection)

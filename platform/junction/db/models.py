@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from junction.accounts.models import EmailLink, UserSession
 from junction.audit.models import AuditEntry
 from junction.connections.models import Connection
 from junction.db.base import Base
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Connection",
+    "EmailLink",
     "Event",
     "EventAttempt",
     "InboundEndpoint",
@@ -21,4 +23,5 @@ __all__ = [
     "PluginInstallation",
     "Tenant",
     "User",
+    "UserSession",
 ]

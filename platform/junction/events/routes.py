@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.api.deps import Caller, CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
-from junction.audit.models import ActorType
 from junction.events import service
 from junction.events.models import EventStatus
 from junction.events.replay import REPLAYABLE, ReplayFilter, record_replay, replay
@@ -118,7 +117,7 @@ async def _replay(
         caller.tenant_id,
         chosen,
         count,
-        actor_type=ActorType.api_key,
-        actor_id=str(caller.api_key_id),
+        actor_type=caller.actor_type,
+        actor_id=caller.actor_id,
     )
     return ReplayResult(replayed=count)

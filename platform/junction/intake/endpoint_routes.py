@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit import service as audit
-from junction.audit.models import ActorType
 from junction.intake import endpoints as service
 from junction.intake.models import InboundEndpoint
 
@@ -100,8 +99,8 @@ async def rotate_token(
     audit.record(
         session,
         caller.tenant_id,
-        actor_type=ActorType.api_key,
-        actor_id=str(caller.api_key_id),
+        actor_type=caller.actor_type,
+        actor_id=caller.actor_id,
         action="endpoint.token_rotated",
         target_type="endpoint",
         target_id=endpoint.id,

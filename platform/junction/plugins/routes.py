@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit import service as audit
-from junction.audit.models import ActorType
 from junction.audit.service import changes
 from junction.connections.credentials import NeedsReauth
 from junction.events.services import EventServices
@@ -195,8 +194,8 @@ async def save_config(
         audit.record(
             session,
             caller.tenant_id,
-            actor_type=ActorType.api_key,
-            actor_id=str(caller.api_key_id),
+            actor_type=caller.actor_type,
+            actor_id=caller.actor_id,
             action="installation.updated",
             target_type="installation",
             target_id=installation.id,
