@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
+from junction.accounts.capture import MailCapture
 from junction.app import create_app
 from junction.intake.parsing import BodyError, parse_body
 from junction.settings import Settings
@@ -31,7 +32,10 @@ EXAMPLES = 40
 
 @pytest.fixture(scope="module")
 async def api(
-    databases: Databases, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    databases: Databases,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    mail_capture: MailCapture,
 ) -> AsyncIterator[tuple[Junction, str, dict[str, str]]]:
     workdir: Path = tmp_path_factory.mktemp("fuzz")
     junction = Junction(
@@ -42,6 +46,7 @@ async def api(
             "JUNCTION_SECRET_KEY": TEST_SECRET_KEY,
             "JUNCTION_QUEUE_NAME": f"junction:fuzz:{uuid.uuid4().hex[:8]}",
             "JUNCTION_LOG_LEVEL": "WARNING",
+            "JUNCTION_SMTP_URL": mail_capture.url,
         },
         workdir,
     )

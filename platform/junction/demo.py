@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from junction.accounts.capture import CapturedMail, MailCapture
 from junction.db import migrate as migrations
 from junction.embedded_redis import EmbeddedRedis
 from junction.intake.endpoints import hook_url
@@ -108,12 +109,19 @@ def run_demo(settings: Settings, host: str, port: int, manifest: Path) -> None:
         embedded = EmbeddedRedis(settings.var_dir)
         redis_url = embedded.start()
     processes = Processes()
+    outbox = None
+    if not settings.smtp_url.get_secret_value():
+        # No mail server configured: the demo keeps its email and prints its links.
+        outbox = MailCapture(on_message=print_mail)
+        outbox.start()
     try:
         applied = asyncio.run(apply_manifest_file(settings, manifest))
         key = asyncio.run(
             create_api_key(settings, applied.tenant.slug, "demo", Role.admin, replace=True)
         )
         env = {**os.environ, "JUNCTION_REDIS_URL": redis_url, "JUNCTION_PUBLIC_BASE_URL": base}
+        if outbox is not None:
+            env["JUNCTION_SMTP_URL"] = outbox.url
         sandboxes = []
         for sandbox in build_registry().sandboxes.values():
             config = SandboxConfig(
@@ -155,8 +163,17 @@ def run_demo(settings: Settings, host: str, port: int, manifest: Path) -> None:
         wait_for_stop(processes)
     finally:
         processes.stop()
+        if outbox is not None:
+            outbox.stop()
         if embedded is not None:
             embedded.stop()
+
+
+def print_mail(mail: CapturedMail) -> None:
+    """The demo's outbox: who a message is for, and its links (to follow by hand)."""
+    lines = [f"Email to {', '.join(mail.to)}: {mail.subject}"]
+    lines += [f"  {link}" for link in mail.links]
+    print("\n".join(lines), flush=True)
 
 
 def connect_through_sandbox(base: str, key: str, provider: str, config: SandboxConfig) -> str:

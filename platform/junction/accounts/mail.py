@@ -55,12 +55,18 @@ class Mailer:
     def configured(self) -> bool:
         return self.server is not None
 
+    def require(self) -> None:
+        """Refuse at once what would need an email that cannot be sent."""
+        if self.server is None:
+            raise MailError("email is not configured on this server")
+
     async def send(self, to: str, subject: str, body: str) -> None:
         if self.server is None:
             # Nowhere to send it: say so (the address and subject only, never the body,
             # which carries a one-time link).
             log.warning("no SMTP server is configured; not sent: %r to %s", subject, to)
-            raise MailError("email is not configured on this server")
+        self.require()
+        assert self.server is not None
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to

@@ -132,6 +132,7 @@ async def sign_up(
 
     For an address that already has an account nothing is created; its owner is told by
     email instead, so the answer gives nothing away."""
+    mailer.require()
     email = normalize_email(email)
     existing = await user_by_email(session, email)
     if existing is not None:

@@ -1,0 +1,49 @@
+"""Signed-in browsers for tests: a verified user with a role in a workspace."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.accounts.passwords import hash_password
+from junction.db.base import utcnow
+from junction.tenancy.models import Role, Tenant
+from tests.factories import MembershipFactory, UserFactory
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class SignedIn:
+    client: httpx.AsyncClient
+    csrf: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf}
+
+
+async def sign_in(
+    app: FastAPI, session: AsyncSession, tenant: Tenant, role: Role = Role.owner
+) -> SignedIn:
+    """A new user with `role` in `tenant`, logged in through the API (close the client)."""
+    user = UserFactory(
+        email=f"member-{uuid.uuid4().hex[:10]}@example.com",
+        password_hash=hash_password(PASSWORD),
+        email_verified_at=utcnow(),
+    )
+    MembershipFactory(tenant=tenant, user=user, role=role)
+    await session.commit()
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://junction.test"
+    )
+    answer = await client.post(
+        "/api/auth/login",
+        json={"email": user.email, "password": PASSWORD, "workspace": tenant.slug},
+    )
+    assert answer.status_code == 200, answer.text
+    return SignedIn(client, answer.json()["csrf_token"])

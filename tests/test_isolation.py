@@ -1,0 +1,75 @@
+"""Every route that takes an id, tried with another tenant's credentials: 404 or 403,
+never the data. The routes come from the application's own schema, so a new route is
+walked as soon as it exists; a path parameter this test does not know fails it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.tenancy.models import Role
+from tests.factories import (
+    ApiKeyFactory,
+    EventFactory,
+    InboundEndpointFactory,
+    PluginInstallationFactory,
+    TenantFactory,
+)
+from tests.support.accounts import sign_in
+
+# Path parameters that name no tenant's object, and why.
+NOT_IDS = {
+    "token": "a webhook URL's secret: it is the credential, tried in the intake tests",
+    "provider": "a plugin's name, the same for every tenant",
+}
+# A body each operation accepts, so the answer is about the id and not the body.
+BODIES: dict[str, Any] = {
+    "installations-save-config": {"config": {}},
+    "installations-preview": {"payload": {"order_id": "1"}},
+    "endpoints-rotate-token": {},
+}
+
+
+async def test_no_route_hands_out_another_tenants_objects(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    theirs = PluginInstallationFactory()
+    endpoint = InboundEndpointFactory(installation=theirs)
+    event = EventFactory(endpoint=endpoint, payload={"order_id": "their-secret-order"})
+    ids = {"event_id": event.id, "endpoint_id": endpoint.id, "installation_id": theirs.id}
+    ours = TenantFactory()
+    ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)
+    await session.commit()
+    browser = await sign_in(app, session, ours, Role.owner)
+    api = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://junction.test",
+        headers={"Authorization": "Bearer jk_isolation_owner"},
+    )
+    walked = 0
+    try:
+        for path, operations in app.openapi()["paths"].items():
+            names = re.findall(r"{(\w+)}", path)
+            if not names or any(name in NOT_IDS for name in names):
+                continue
+            unknown = [name for name in names if name not in ids]
+            assert not unknown, f"{path}: teach this test what {unknown} names"
+            url = path.format(**{name: ids[name] for name in names})
+            for method, operation in operations.items():
+                body = BODIES.get(operation["operationId"])
+                for client, headers in ((browser.client, browser.headers), (api, {})):
+                    answer = await client.request(method.upper(), url, json=body, headers=headers)
+                    assert answer.status_code in (403, 404), (
+                        f"{method.upper()} {path}: {answer.status_code} {answer.text}"
+                    )
+                    assert str(theirs.tenant_id) not in answer.text
+                    assert "their-secret-order" not in answer.text
+                    walked += 1
+    finally:
+        await browser.client.aclose()
+        await api.aclose()
+    assert walked >= 14
