@@ -16,6 +16,7 @@ from tests.factories import (
     ApiKeyFactory,
     EventFactory,
     InboundEndpointFactory,
+    MembershipFactory,
     PluginInstallationFactory,
     TenantFactory,
 )
@@ -31,6 +32,7 @@ BODIES: dict[str, Any] = {
     "installations-save-config": {"config": {}},
     "installations-preview": {"payload": {"order_id": "1"}},
     "endpoints-rotate-token": {},
+    "members-set-role": {"role": "viewer"},
 }
 
 
@@ -40,7 +42,13 @@ async def test_no_route_hands_out_another_tenants_objects(
     theirs = PluginInstallationFactory()
     endpoint = InboundEndpointFactory(installation=theirs)
     event = EventFactory(endpoint=endpoint, payload={"order_id": "their-secret-order"})
-    ids = {"event_id": event.id, "endpoint_id": endpoint.id, "installation_id": theirs.id}
+    member = MembershipFactory(tenant=theirs.tenant, role=Role.admin)
+    ids = {
+        "event_id": event.id,
+        "endpoint_id": endpoint.id,
+        "installation_id": theirs.id,
+        "user_id": member.user_id,
+    }
     ours = TenantFactory()
     ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)
     await session.commit()

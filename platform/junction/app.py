@@ -18,6 +18,7 @@ from junction.health import router as health_router
 from junction.intake.endpoint_routes import router as endpoints_router
 from junction.intake.routes import IntakeDispatch
 from junction.intake.routes import router as intake_router
+from junction.members.routes import router as members_router
 from junction.plugins.registry import PluginRegistry
 from junction.plugins.routes import router as installations_router
 from junction.runtime import open_runtime
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(intake_router)
     app.include_router(accounts_router)
+    app.include_router(members_router)
     app.include_router(events_router)
     app.include_router(connections_router)
     app.include_router(endpoints_router)

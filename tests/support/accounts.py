@@ -26,6 +26,12 @@ class SignedIn:
     def headers(self) -> dict[str, str]:
         return {"X-CSRF-Token": self.csrf}
 
+    async def __aenter__(self) -> SignedIn:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.client.aclose()
+
 
 async def sign_in(
     app: FastAPI, session: AsyncSession, tenant: Tenant, role: Role = Role.owner

@@ -6,6 +6,7 @@ from junction.connections.models import Connection
 from junction.db.base import Base
 from junction.events.models import Event, EventAttempt
 from junction.intake.models import InboundEndpoint, IntakeRefusal
+from junction.members.models import Invitation
 from junction.plugins.models import PluginInstallation
 from junction.tenancy.models import ApiKey, Membership, Tenant, User
 
@@ -19,6 +20,7 @@ __all__ = [
     "EventAttempt",
     "InboundEndpoint",
     "IntakeRefusal",
+    "Invitation",
     "Membership",
     "PluginInstallation",
     "Tenant",
