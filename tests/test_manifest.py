@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +14,14 @@ from junction.db.tenancy import cross_tenant
 from junction.plugins.registry import PluginRegistry
 from junction.tenancy.manifest import (
     ManifestError,
+    MemberSpec,
     TenantManifest,
     apply_manifest,
+    export_manifest,
     load_manifest,
+    manifest_yaml,
 )
+from junction.tenancy.models import Role, Tenant
 from tests.factories import secretbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,3 +96,45 @@ async def test_the_partner_shop_example_applies(
     applied = await apply_manifest(session, manifest, registry, secretbox)
     assert applied.created
     assert list(applied.endpoint_tokens) == ["OpenCart orders"]
+
+
+async def test_a_dry_run_names_the_changes_and_saves_none(
+    session: AsyncSession, registry: PluginRegistry
+) -> None:
+    manifest = load_manifest(ROOT / "tenants" / "demo.yaml")
+    planned = await apply_manifest(session, manifest, registry, secretbox, dry_run=True)
+    assert planned.created
+    assert "tenant 'demo' created" in planned.changes
+    assert any(line.startswith("endpoint 'Demo shop' created:") for line in planned.changes)
+    # New endpoints get no URL from a dry run: nothing was saved to answer it.
+    assert planned.endpoint_tokens == {}
+    with cross_tenant(session, "test: nothing was saved"):
+        assert await session.scalar(select(Tenant).where(Tenant.slug == "demo")) is None
+        assert list(await session.scalars(select(AuditEntry))) == []
+
+    session.info.clear()
+    await apply_manifest(session, manifest, registry, secretbox)
+    session.info.clear()
+    again = await apply_manifest(session, manifest, registry, secretbox, dry_run=True)
+    assert again.changes == []
+
+
+async def test_an_exported_manifest_applies_with_no_changes(
+    session: AsyncSession, registry: PluginRegistry
+) -> None:
+    manifest = load_manifest(ROOT / "tenants" / "partner-shop.yaml").model_copy(
+        update={"members": [MemberSpec(email="Owner@Example.com", role=Role.owner)]}
+    )
+    applied = await apply_manifest(session, manifest, registry, secretbox)
+    assert "member 'owner@example.com' created: role null -> \"owner\"" in applied.changes
+    session.info.clear()
+    exported = await export_manifest(session, manifest.slug)
+    assert exported.members == [MemberSpec(email="owner@example.com", role=Role.owner)]
+    text = manifest_yaml(exported)
+    reread = TenantManifest.model_validate(yaml.safe_load(text))
+    session.info.clear()
+    again = await apply_manifest(session, reread, registry, secretbox, dry_run=True)
+    assert again.changes == []
+    session.info.clear()
+    with pytest.raises(ManifestError, match="no tenant has the slug 'nobody'"):
+        await export_manifest(session, "nobody")

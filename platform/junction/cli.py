@@ -158,15 +158,40 @@ def plugins_list() -> None:
 
 
 @tenants_app.command("apply")
-def tenants_apply(manifests: list[Path]) -> None:
+def tenants_apply(
+    manifests: list[Path],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would change; save nothing.")
+    ] = False,
+) -> None:
     """Create or update tenants from YAML manifests (idempotent)."""
     settings = _settings()
     for path in manifests:
-        applied = asyncio.run(_apply(settings, path))
-        verb = "created" if applied.created else "updated"
+        applied = asyncio.run(_apply(settings, path, dry_run))
+        if dry_run:
+            verb = "would be created" if applied.created else "would be updated"
+        else:
+            verb = "created" if applied.created else "updated"
         typer.echo(f"{applied.tenant.slug}: {verb}")
+        for change in applied.changes or ["no changes"]:
+            typer.echo(f"  {change}")
         for name, token in applied.endpoint_tokens.items():
             typer.echo(f"  endpoint {name!r}: {_hook_url(settings, token)}")
+
+
+@tenants_app.command("export")
+def tenants_export(
+    slug: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of printing.")
+    ] = None,
+) -> None:
+    """Write a tenant's manifest (members, installations, endpoints; never secrets)."""
+    text = asyncio.run(_export(_settings(), slug))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
 
 
 @tenants_app.command("schema")
@@ -262,12 +287,23 @@ def _hook_url(settings: Settings, token: str) -> str:
     return hook_url(str(settings.public_base_url), token)
 
 
-async def _apply(settings: Settings, path: Path) -> AppliedTenant:
+async def _apply(settings: Settings, path: Path, dry_run: bool = False) -> AppliedTenant:
     from junction.tenancy.manifest import ManifestError
     from junction.tenancy.provisioning import apply_manifest_file
 
     try:
-        return await apply_manifest_file(settings, path)
+        return await apply_manifest_file(settings, path, dry_run=dry_run)
+    except ManifestError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+async def _export(settings: Settings, slug: str) -> str:
+    from junction.tenancy.manifest import ManifestError
+    from junction.tenancy.provisioning import export_manifest_text
+
+    try:
+        return await export_manifest_text(settings, slug)
     except ManifestError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

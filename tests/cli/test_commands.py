@@ -47,8 +47,15 @@ async def test_migrate_then_apply_the_demo_manifest_twice(
     first = run_junction("tenants", "apply", "tenants/demo.yaml", env=env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("demo: created")
+    planned = run_junction("tenants", "apply", "--dry-run", "tenants/demo.yaml", env=env)
+    assert planned.stdout.startswith("demo: would be updated\n  no changes\n")
     second = run_junction("tenants", "apply", "tenants/demo.yaml", env=env)
-    assert second.stdout.startswith("demo: updated")
+    assert second.stdout.startswith("demo: updated\n  no changes\n")
+    exported = tmp_path / "exported.yaml"
+    assert run_junction("tenants", "export", "demo", "-o", str(exported), env=env).returncode == 0
+    assert "Demo OpenCart" in exported.read_text()
+    third = run_junction("tenants", "apply", "--dry-run", str(exported), env=env)
+    assert "no changes" in third.stdout, third.stdout + third.stderr
     url = first.stdout.split("endpoint 'Demo shop': ")[1].strip()
     assert second.stdout.split("endpoint 'Demo shop': ")[1].strip() == url
     key = run_junction("api-keys", "create", "--tenant", "demo", "--name", "ci", env=env)

@@ -6,16 +6,32 @@ from pathlib import Path
 
 from junction.runtime import open_provisioning
 from junction.settings import Settings
-from junction.tenancy.manifest import AppliedTenant, apply_manifest, load_manifest
+from junction.tenancy.manifest import (
+    AppliedTenant,
+    apply_manifest,
+    export_manifest,
+    load_manifest,
+    manifest_yaml,
+)
 from junction.tenancy.models import Role
 from junction.tenancy.service import issue_api_key, tenant_by_slug
 
 
-async def apply_manifest_file(settings: Settings, path: Path) -> AppliedTenant:
+async def apply_manifest_file(
+    settings: Settings, path: Path, *, dry_run: bool = False
+) -> AppliedTenant:
     """Raises `ManifestError` with what is wrong; nothing is saved then."""
     manifest = load_manifest(path)
     async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
-        return await apply_manifest(session, manifest, tools.registry, tools.secretbox)
+        return await apply_manifest(
+            session, manifest, tools.registry, tools.secretbox, dry_run=dry_run
+        )
+
+
+async def export_manifest_text(settings: Settings, slug: str) -> str:
+    """The tenant's manifest as YAML. Raises `ManifestError` for an unknown slug."""
+    async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
+        return manifest_yaml(await export_manifest(session, slug))
 
 
 async def create_api_key(
