@@ -48,6 +48,7 @@ async def test_no_route_hands_out_another_tenants_objects(
         "endpoint_id": endpoint.id,
         "installation_id": theirs.id,
         "user_id": member.user_id,
+        "tenant_id": theirs.tenant_id,
     }
     ours = TenantFactory()
     ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)

@@ -12,6 +12,7 @@ from junction import __version__
 from junction.accounts.routes import router as accounts_router
 from junction.api.access_log import AccessLogMiddleware
 from junction.api.errors import install_error_handlers
+from junction.audit.routes import router as audit_router
 from junction.connections.routes import router as connections_router
 from junction.events.routes import router as events_router
 from junction.health import router as health_router
@@ -23,6 +24,7 @@ from junction.plugins.registry import PluginRegistry
 from junction.plugins.routes import router as installations_router
 from junction.runtime import open_runtime
 from junction.settings import Settings, load_settings
+from junction.staff.routes import router as staff_router
 
 
 def create_app(
@@ -59,6 +61,8 @@ def create_app(
     app.include_router(intake_router)
     app.include_router(accounts_router)
     app.include_router(members_router)
+    app.include_router(audit_router)
+    app.include_router(staff_router)
     app.include_router(events_router)
     app.include_router(connections_router)
     app.include_router(endpoints_router)

@@ -32,6 +32,8 @@ app.add_typer(plugins_app, name="plugins")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(events_app, name="events")
+staff_app = typer.Typer(no_args_is_help=True, help="Junction's staff (platform operators).")
+app.add_typer(staff_app, name="staff")
 
 DEMO_MANIFEST = Path("tenants/demo.yaml")
 
@@ -316,6 +318,28 @@ async def _issue_key(settings: Settings, slug: str, name: str, role: Role) -> st
     try:
         return await create_api_key(settings, slug, name, role)
     except UnknownTenantError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@staff_app.command("grant")
+def staff_grant(email: str) -> None:
+    """Make an account staff: it can use the staff console once signed in."""
+    typer.echo(asyncio.run(_set_staff(_settings(), email, True)))
+
+
+@staff_app.command("revoke")
+def staff_revoke(email: str) -> None:
+    """Take staff rights away; the account's sessions end."""
+    typer.echo(asyncio.run(_set_staff(_settings(), email, False)))
+
+
+async def _set_staff(settings: Settings, email: str, staff: bool) -> str:
+    from junction.tenancy.provisioning import UnknownAccountError, set_staff
+
+    try:
+        return await set_staff(settings, email, staff)
+    except UnknownAccountError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from junction.accounts.models import UserSession
 from junction.accounts.sessions import CSRF_HEADER, SESSION_COOKIE, find_session
 from junction.api.errors import ApiError
+from junction.audit import service as audit
 from junction.audit.models import ActorType
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.runtime import Runtime
@@ -96,6 +97,8 @@ async def get_browser(request: Request, session: SessionDep) -> Browser:
     token = request.cookies.get(SESSION_COOKIE, "")
     found = await find_session(session, token) if token else None
     if found is None:
+        if not token and _bearer(request):
+            raise ApiError(403, "forbidden", "this needs a signed-in person, not an API key")
         raise ApiError(401, "unauthorized", "log in first: this browser has no live session")
     row, user = found
     if request.method not in SAFE_METHODS:
@@ -168,6 +171,20 @@ async def get_caller(request: Request, session: SessionDep) -> Caller:
     if browser.impersonating and request.method not in SAFE_METHODS:
         raise ApiError(403, "read_only", "an impersonating session can only look")
     scope_to_tenant(session, browser.tenant_id)
+    if browser.impersonating:
+        # What staff looked at is the tenant's to read in its audit log.
+        route = request.scope.get("route")
+        audit.record(
+            session,
+            browser.tenant_id,
+            actor_type=ActorType.staff,
+            actor_id=str(browser.user.id),
+            action="staff.viewed",
+            target_type="route",
+            target_id=getattr(route, "path", request.url.path)[:64],
+            diff={},
+        )
+        await session.commit()
     return Caller(
         tenant_id=browser.tenant_id,
         role=browser.role,

@@ -41,3 +41,26 @@ async def create_api_key(
     async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
         tenant = await tenant_by_slug(session, slug)
         return await issue_api_key(session, tenant, name, role, replace=replace)
+
+
+class UnknownAccountError(LookupError):
+    pass
+
+
+async def set_staff(settings: Settings, email: str, staff: bool) -> str:
+    """Grant or revoke staff rights; revoking ends the account's sessions."""
+    from sqlalchemy import select
+
+    from junction.accounts.service import normalize_email
+    from junction.accounts.sessions import end_sessions
+    from junction.tenancy.models import User
+
+    async with open_provisioning(settings) as tools, tools.sessionmaker() as session:
+        user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None:
+            raise UnknownAccountError(f"no account has the email {email!r}; sign up first")
+        user.is_staff = staff
+        if not staff:
+            await end_sessions(session, user.id)
+        await session.commit()
+        return f"{user.email}: {'staff' if staff else 'not staff'}"

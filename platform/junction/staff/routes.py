@@ -1,0 +1,331 @@
+"""`/api/staff/…`: the platform operators' console.
+
+Staff are users marked as such (`junction staff grant EMAIL`), signed in with a browser
+session. Installing and uninstalling plugins is theirs; configuring them is the tenant's
+admins'. Every staff action is written to the tenant's audit log (and ending sessions
+to the log of every workspace the person belongs to).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.accounts.sessions import end_sessions
+from junction.api.deps import Browser, RuntimeDep, SessionDep, get_browser
+from junction.api.errors import ApiError
+from junction.audit import service as audit
+from junction.audit.models import ActorType
+from junction.audit.routes import AuditOut, audit_page
+from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.plugins.models import PluginInstallation
+from junction.plugins.registry import PluginError
+from junction.tenancy.models import Membership, Tenant, TenantStatus, User
+from junction.validation import UtcDatetime
+
+router = APIRouter(prefix="/api/staff", tags=["staff"])
+
+
+async def require_staff(browser: Annotated[Browser, Depends(get_browser)]) -> Browser:
+    if not browser.user.is_staff:
+        raise ApiError(403, "forbidden", "this is for Junction's staff")
+    if browser.impersonating:
+        raise ApiError(403, "read_only", "end the impersonation first")
+    return browser
+
+
+StaffDep = Annotated[Browser, Depends(require_staff)]
+
+
+class TenantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    status: TenantStatus
+    created_at: datetime
+    members: int = 0
+    plugins: list[str] = Field(default_factory=list)
+
+
+class InstallIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plugin: str = Field(min_length=1, max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+def _record(
+    session: AsyncSession,
+    staff: Browser,
+    tenant_id: uuid.UUID,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | str | None,
+    diff: dict[str, Any],
+) -> None:
+    audit.record(
+        session,
+        tenant_id,
+        actor_type=ActorType.staff,
+        actor_id=str(staff.user.id),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        diff=diff,
+    )
+
+
+async def _tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise ApiError(404, "not_found", "no such tenant")
+    scope_to_tenant(session, tenant.id)
+    return tenant
+
+
+async def _describe(session: AsyncSession, tenants: list[Tenant]) -> list[TenantOut]:
+    ids = [tenant.id for tenant in tenants]
+    with cross_tenant(session, "staff: members and plugins of the listed tenants"):
+        counts = dict(
+            (
+                await session.execute(
+                    select(Membership.tenant_id, func.count())
+                    .where(Membership.tenant_id.in_(ids))
+                    .group_by(Membership.tenant_id)
+                )
+            ).all()
+        )
+        plugins: dict[uuid.UUID, list[str]] = {}
+        for tenant_id, plugin in await session.execute(
+            select(PluginInstallation.tenant_id, PluginInstallation.plugin)
+            .where(PluginInstallation.tenant_id.in_(ids))
+            .order_by(PluginInstallation.plugin)
+        ):
+            plugins.setdefault(tenant_id, []).append(plugin)
+    return [
+        TenantOut.model_validate(tenant).model_copy(
+            update={"members": counts.get(tenant.id, 0), "plugins": plugins.get(tenant.id, [])}
+        )
+        for tenant in tenants
+    ]
+
+
+@router.get("/tenants", operation_id="staff-tenants")
+async def list_tenants(
+    staff: StaffDep,
+    session: SessionDep,
+    q: Annotated[
+        str, Query(max_length=200, description="Part of a slug, a name or a member's email.")
+    ] = "",
+    status: TenantStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TenantOut]:
+    query = select(Tenant).order_by(Tenant.slug).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(Tenant.status == status)
+    if q:
+        pattern = f"%{q.lower()}%"
+        members = (
+            select(Membership.tenant_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email.like(pattern))
+        )
+        query = query.where(
+            or_(
+                func.lower(Tenant.slug).like(pattern),
+                func.lower(Tenant.name).like(pattern),
+                Tenant.id.in_(members),
+            )
+        )
+    with cross_tenant(session, "staff: search tenants"):
+        tenants = list(await session.scalars(query))
+    return await _describe(session, tenants)
+
+
+@router.get("/tenants/{tenant_id}", operation_id="staff-tenant")
+async def get_tenant(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> TenantOut:
+    [described] = await _describe(session, [await _tenant(session, tenant_id)])
+    return described
+
+
+async def _set_status(
+    session: AsyncSession, staff: Browser, tenant_id: uuid.UUID, status: TenantStatus
+) -> TenantOut:
+    tenant = await _tenant(session, tenant_id)
+    if tenant.status is TenantStatus.deleted:
+        raise ApiError(409, "deleted", "this tenant has been deleted")
+    if tenant.status is not status:
+        _record(
+            session,
+            staff,
+            tenant.id,
+            f"tenant.{'suspended' if status is TenantStatus.suspended else 'resumed'}",
+            "tenant",
+            tenant.id,
+            {"status": {"from": tenant.status, "to": status}},
+        )
+        tenant.status = status
+        await session.commit()
+    [described] = await _describe(session, [tenant])
+    return described
+
+
+@router.post("/tenants/{tenant_id}/suspend", operation_id="staff-suspend")
+async def suspend(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> TenantOut:
+    """Pause the tenant's work: its webhooks are still accepted, its events wait."""
+    return await _set_status(session, staff, tenant_id, TenantStatus.suspended)
+
+
+@router.post("/tenants/{tenant_id}/resume", operation_id="staff-resume")
+async def resume(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> TenantOut:
+    """Let the tenant's waiting events run again."""
+    return await _set_status(session, staff, tenant_id, TenantStatus.active)
+
+
+@router.post("/tenants/{tenant_id}/installations", status_code=201, operation_id="staff-install")
+async def install(
+    tenant_id: uuid.UUID, body: InstallIn, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    """Install a plugin for the tenant; its admins configure it from then on."""
+    tenant = await _tenant(session, tenant_id)
+    try:
+        config = runtime.registry.validate_config(body.plugin, body.config).model_dump(mode="json")
+    except PluginError as exc:
+        raise ApiError(422, "invalid_config", str(exc), field="config") from None
+    existing = await session.scalar(
+        select(PluginInstallation).where(PluginInstallation.plugin == body.plugin)
+    )
+    if existing is not None:
+        raise ApiError(409, "installed", f"{body.plugin!r} is already installed for this tenant")
+    row = PluginInstallation(tenant_id=tenant.id, plugin=body.plugin, config=config)
+    session.add(row)
+    await session.flush()
+    _record(
+        session,
+        staff,
+        tenant.id,
+        "installation.installed",
+        "installation",
+        row.id,
+        {"plugin": {"from": None, "to": body.plugin}, "config": {"from": None, "to": config}},
+    )
+    await session.commit()
+    return {"id": str(row.id), "plugin": row.plugin, "enabled": row.enabled, "config": row.config}
+
+
+@router.delete(
+    "/tenants/{tenant_id}/installations/{installation_id}",
+    status_code=204,
+    operation_id="staff-uninstall",
+)
+async def uninstall(
+    tenant_id: uuid.UUID, installation_id: uuid.UUID, staff: StaffDep, session: SessionDep
+) -> None:
+    """Remove a plugin; the endpoints routed to it keep accepting and stop being routed."""
+    tenant = await _tenant(session, tenant_id)
+    row = await session.scalar(
+        select(PluginInstallation).where(PluginInstallation.id == installation_id)
+    )
+    if row is None:
+        raise ApiError(404, "not_found", "no such installation for this tenant")
+    _record(
+        session,
+        staff,
+        tenant.id,
+        "installation.uninstalled",
+        "installation",
+        row.id,
+        {"plugin": {"from": row.plugin, "to": None}, "config": {"from": row.config, "to": None}},
+    )
+    await session.delete(row)
+    await session.commit()
+
+
+@router.post("/tenants/{tenant_id}/impersonate", operation_id="staff-impersonate")
+async def impersonate(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> dict[str, str]:
+    """Look at the tenant's workspace through this session, read-only, every request
+    audited, until `POST /api/staff/impersonation/end`."""
+    tenant = await _tenant(session, tenant_id)
+    _record(session, staff, tenant.id, "staff.impersonation_started", "tenant", tenant.id, {})
+    staff.session.impersonating = True
+    staff.session.tenant_id = tenant.id
+    await session.commit()
+    return {"workspace": tenant.slug, "role": "viewer"}
+
+
+@router.post("/impersonation/end", operation_id="staff-impersonation-end")
+async def end_impersonation(
+    browser: Annotated[Browser, Depends(get_browser)], session: SessionDep
+) -> dict[str, str]:
+    if not browser.impersonating:
+        raise ApiError(409, "not_impersonating", "this session is not impersonating anyone")
+    if browser.tenant_id is not None:
+        _record(
+            session,
+            browser,
+            browser.tenant_id,
+            "staff.impersonation_ended",
+            "tenant",
+            browser.tenant_id,
+            {},
+        )
+    browser.session.impersonating = False
+    browser.session.tenant_id = None
+    await session.commit()
+    return {"message": "back to the staff console"}
+
+
+@router.post("/users/{user_id}/sessions/end", operation_id="staff-end-user-sessions")
+async def end_user_sessions(
+    user_id: uuid.UUID, staff: StaffDep, session: SessionDep
+) -> dict[str, int]:
+    """Sign a person out everywhere (a lost laptop, a leaver)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise ApiError(404, "not_found", "no such user")
+    ended = await end_sessions(session, user.id)
+    with cross_tenant(session, "staff: the workspaces of a signed-out person"):
+        tenant_ids = list(
+            await session.scalars(select(Membership.tenant_id).where(Membership.user_id == user.id))
+        )
+    for tenant_id in tenant_ids:
+        _record(
+            session,
+            staff,
+            tenant_id,
+            "staff.sessions_ended",
+            "member",
+            user.id,
+            {"sessions": {"from": ended, "to": 0}},
+        )
+    await session.commit()
+    return {"ended": ended}
+
+
+@router.post("/sessions/end-all", operation_id="staff-end-all-sessions")
+async def end_all_sessions(staff: StaffDep, session: SessionDep) -> dict[str, int]:
+    """Sign everyone out, staff included (after a leak, say)."""
+    ended = await end_sessions(session, None)
+    await session.commit()
+    return {"ended": ended}
+
+
+@router.get("/tenants/{tenant_id}/audit", operation_id="staff-tenant-audit")
+async def tenant_audit(
+    tenant_id: uuid.UUID,
+    staff: StaffDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: UtcDatetime | None = None,
+) -> list[AuditOut]:
+    await _tenant(session, tenant_id)
+    return await audit_page(session, limit, before)

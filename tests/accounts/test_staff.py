@@ -1,0 +1,163 @@
+"""The staff console: tenants, plugins, suspension, impersonation, sessions, audit."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.audit.models import ActorType, AuditEntry
+from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.events.models import EventStatus
+from junction.tenancy.models import Role, Tenant, TenantStatus, User
+from tests.factories import (
+    EventFactory,
+    InboundEndpointFactory,
+    PluginInstallationFactory,
+    TenantFactory,
+)
+from tests.support.accounts import SignedIn, sign_in
+
+
+async def _staff(app: FastAPI, session: AsyncSession) -> SignedIn:
+    home = TenantFactory(slug="junction-staff", name="Junction staff")
+    signed = await sign_in(app, session, home, Role.owner)
+    me = (await signed.client.get("/api/auth/me")).json()
+    with cross_tenant(session, "test: make a staff member"):
+        await session.execute(
+            update(User).where(User.email == me["user"]["email"]).values(is_staff=True)
+        )
+    await session.commit()
+    return signed
+
+
+async def _audit(session: AsyncSession, tenant_id: object) -> list[AuditEntry]:
+    scope_to_tenant(session, tenant_id)  # type: ignore[arg-type]
+    return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.created_at)))
+
+
+async def test_staff_find_tenants_and_install_plugins(app: FastAPI, session: AsyncSession) -> None:
+    shop = TenantFactory(slug="north-shop", name="North Shop")
+    TenantFactory(slug="south-shop", name="South Shop")
+    async with await _staff(app, session) as staff, await sign_in(app, session, shop) as owner:
+        found = (await staff.client.get("/api/staff/tenants", params={"q": "north"})).json()
+        assert [t["slug"] for t in found] == ["north-shop"]
+        assert found[0]["members"] == 1
+        # Tenants cannot reach the console.
+        assert (await owner.client.get("/api/staff/tenants")).status_code == 403
+
+        installed = await staff.client.post(
+            f"/api/staff/tenants/{shop.id}/installations",
+            json={"plugin": "echo", "config": {"label": "north"}},
+            headers=staff.headers,
+        )
+        assert installed.status_code == 201, installed.text
+        again = await staff.client.post(
+            f"/api/staff/tenants/{shop.id}/installations",
+            json={"plugin": "echo"},
+            headers=staff.headers,
+        )
+        assert again.status_code == 409
+        unknown = await staff.client.post(
+            f"/api/staff/tenants/{shop.id}/installations",
+            json={"plugin": "no-such-plugin"},
+            headers=staff.headers,
+        )
+        assert unknown.status_code == 422
+        # The tenant's admins configure what staff installed.
+        listed = (await owner.client.get("/api/installations")).json()
+        assert [i["plugin"] for i in listed] == ["echo"]
+
+        removed = await staff.client.delete(
+            f"/api/staff/tenants/{shop.id}/installations/{installed.json()['id']}",
+            headers=staff.headers,
+        )
+        assert removed.status_code == 204
+        assert (await owner.client.get("/api/installations")).json() == []
+
+        log = (await staff.client.get(f"/api/staff/tenants/{shop.id}/audit")).json()
+        assert [e["action"] for e in log] == ["installation.uninstalled", "installation.installed"]
+        assert {e["actor_type"] for e in log} == {"staff"}
+        # Owners read the same log.
+        assert [e["action"] for e in (await owner.client.get("/api/audit")).json()] == [
+            e["action"] for e in log
+        ]
+
+
+async def test_a_suspended_tenant_keeps_its_orders_waiting(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    endpoint = InboundEndpointFactory(installation=PluginInstallationFactory(), token="tok-held")
+    tenant_id = endpoint.tenant_id
+    await session.commit()
+    async with await _staff(app, session) as staff:
+        suspended = await staff.client.post(
+            f"/api/staff/tenants/{tenant_id}/suspend", headers=staff.headers
+        )
+        assert suspended.json()["status"] == "suspended"
+        # Its shop's deliveries are still taken.
+        delivered = await staff.client.post("/hooks/tok-held", json={"order_id": "held-1"})
+        assert delivered.status_code == 202
+        resumed = await staff.client.post(
+            f"/api/staff/tenants/{tenant_id}/resume", headers=staff.headers
+        )
+        assert resumed.json()["status"] == "active"
+    actions = [entry.action for entry in await _audit(session, tenant_id)]
+    assert actions == ["tenant.suspended", "tenant.resumed"]
+    tenant = await session.get(Tenant, tenant_id)
+    assert tenant is not None
+    await session.refresh(tenant)
+    assert tenant.status is TenantStatus.active
+
+
+async def test_impersonation_is_read_only_and_audited(app: FastAPI, session: AsyncSession) -> None:
+    event = EventFactory(status=EventStatus.failed)
+    tenant_id = event.tenant_id
+    await session.commit()
+    async with await _staff(app, session) as staff:
+        started = await staff.client.post(
+            f"/api/staff/tenants/{tenant_id}/impersonate", headers=staff.headers
+        )
+        assert started.status_code == 200
+        me = (await staff.client.get("/api/auth/me")).json()
+        assert me["impersonating"] is True
+        assert me["role"] == "viewer"
+        assert (await staff.client.get(f"/api/events/{event.id}")).status_code == 200
+        replay = await staff.client.post(f"/api/events/{event.id}/replay", headers=staff.headers)
+        assert replay.status_code == 403
+        assert replay.json()["error"]["code"] == "read_only"
+        # The console itself waits until the impersonation ends.
+        assert (await staff.client.get("/api/staff/tenants")).status_code == 403
+        ended = await staff.client.post("/api/staff/impersonation/end", headers=staff.headers)
+        assert ended.status_code == 200
+        assert (await staff.client.get("/api/staff/tenants")).status_code == 200
+    entries = await _audit(session, tenant_id)
+    assert [entry.action for entry in entries] == [
+        "staff.impersonation_started",
+        "staff.viewed",
+        "staff.impersonation_ended",
+    ]
+    assert entries[1].target_id == "/api/events/{event_id}"
+    assert all(entry.actor_type is ActorType.staff for entry in entries)
+
+
+async def test_staff_end_a_persons_sessions_or_everyones(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    tenant = TenantFactory()
+    async with (
+        await _staff(app, session) as staff,
+        await sign_in(app, session, tenant) as owner,
+        await sign_in(app, session, tenant, Role.viewer) as viewer,
+    ):
+        owner_id = (await owner.client.get("/api/auth/me")).json()["user"]["id"]
+        ended = await staff.client.post(
+            f"/api/staff/users/{owner_id}/sessions/end", headers=staff.headers
+        )
+        assert ended.json() == {"ended": 1}
+        assert (await owner.client.get("/api/auth/me")).status_code == 401
+        assert (await viewer.client.get("/api/auth/me")).status_code == 200
+        everyone = await staff.client.post("/api/staff/sessions/end-all", headers=staff.headers)
+        assert everyone.json()["ended"] >= 2
+        assert (await viewer.client.get("/api/auth/me")).status_code == 401
+        assert (await staff.client.get("/api/auth/me")).status_code == 401
