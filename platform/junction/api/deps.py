@@ -125,6 +125,8 @@ class Caller:
     user_id: uuid.UUID | None = None
     # A staff member looking at the workspace, read-only.
     impersonating: bool = False
+    # The browser session a person calls from.
+    session_id: uuid.UUID | None = None
 
     @property
     def actor_type(self) -> ActorType:
@@ -190,6 +192,7 @@ async def get_caller(request: Request, session: SessionDep) -> Caller:
         role=browser.role,
         user_id=browser.user.id,
         impersonating=browser.impersonating,
+        session_id=browser.session.id,
     )
 
 

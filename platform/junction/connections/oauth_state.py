@@ -32,8 +32,10 @@ class OAuthState:
     tenant_id: uuid.UUID
     provider: str
     nonce: str
-    # The API key that started connecting, named in the audit log.
+    # Who started connecting ("api_key:<id>", "user:<id>"), named in the audit log.
     actor_id: str
+    # The browser session that started it, when a person did: only it may finish.
+    browser_session: uuid.UUID | None = None
 
 
 def _key(secret_key: str) -> bytes:
@@ -55,7 +57,13 @@ class OAuthStates:
         self._redis = redis
         self._keys = [_key(key) for key in secret_keys]
 
-    async def issue(self, tenant_id: uuid.UUID, provider: str, actor_id: str) -> str:
+    async def issue(
+        self,
+        tenant_id: uuid.UUID,
+        provider: str,
+        actor_id: str,
+        browser_session: uuid.UUID | None = None,
+    ) -> str:
         nonce = secrets.token_urlsafe(16)
         payload = _b64(
             json.dumps(
@@ -63,6 +71,7 @@ class OAuthStates:
                     "t": str(tenant_id),
                     "p": provider,
                     "a": actor_id,
+                    "b": str(browser_session) if browser_session else None,
                     "n": nonce,
                     "x": int(time.time()) + STATE_SECONDS,
                 },
@@ -93,6 +102,11 @@ class OAuthStates:
             raise StateError("the sign-in link has expired; start connecting again")
         if await self._redis.delete(f"junction:oauth-state:{data['n']}") != 1:
             raise StateError("the sign-in link was already used; start connecting again")
+        browser = data.get("b")
         return OAuthState(
-            tenant_id=uuid.UUID(data["t"]), provider=provider, nonce=data["n"], actor_id=data["a"]
+            tenant_id=uuid.UUID(data["t"]),
+            provider=provider,
+            nonce=data["n"],
+            actor_id=data["a"],
+            browser_session=uuid.UUID(browser) if browser else None,
         )

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.accounts.sessions import SESSION_COOKIE, find_session
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit.models import ActorType
@@ -51,7 +52,9 @@ async def authorize(provider: str, caller: ManagerDep, runtime: RuntimeDep) -> A
     chosen = _provider(runtime, provider)
     # Who started it travels with the state, for the audit entry the callback writes.
     actor = f"{caller.actor_type.value}:{caller.actor_id}"
-    state = await _states(runtime).issue(caller.tenant_id, provider, actor)
+    # Started in a browser, it can only be finished in that browser: a consent link sent
+    # to someone else cannot attach their account to this workspace.
+    state = await _states(runtime).issue(caller.tenant_id, provider, actor, caller.session_id)
     try:
         return AuthorizationStart(authorization_url=chosen.authorization_url(state))
     except AuthorizationError as exc:
@@ -71,6 +74,16 @@ async def callback(
         state = await _states(runtime).consume(params.get("state", ""), provider)
     except StateError as exc:
         raise ApiError(400, "invalid_state", str(exc), field="state") from None
+    if state.browser_session is not None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        found = await find_session(session, token) if token else None
+        if found is None or found[0].id != state.browser_session:
+            raise ApiError(
+                400,
+                "invalid_state",
+                "finish connecting in the browser, and the log-in, that started it",
+                field="state",
+            )
     return await _connect(
         session,
         runtime,

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,22 +23,23 @@ from junction.db.tenancy import cross_tenant
 from junction.plugins.registry import build_registry
 from junction.settings import Settings
 from junction.tenancy.api_keys import hash_api_key
-from junction.tenancy.models import ApiKey, Role
+from junction.tenancy.models import ApiKey, Role, Tenant
 from tests.factories import ApiKeyFactory, TenantFactory, secretbox
+from tests.support.accounts import sign_in
 
 ADMIN_KEY = "jk_admin_" + "a" * 43
 VIEWER_KEY = "jk_viewer_" + "v" * 43
 
 
 @pytest.fixture
-async def api(
+async def amocrm_app(
     monkeypatch: pytest.MonkeyPatch,
     sandbox: httpx.Client,
     sandbox_url: str,
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[tuple[FastAPI, Tenant]]:
     integration = sandbox.get("/_sandbox/integration").json()
     monkeypatch.setenv("JUNCTION_AMOCRM_CLIENT_ID", integration["client_id"])
     monkeypatch.setenv("JUNCTION_AMOCRM_CLIENT_SECRET", integration["client_secret"])
@@ -50,20 +52,29 @@ async def api(
     await session.commit()
     app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
     async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://junction.test",
-            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-        ) as client:
-            yield client
+        yield app, tenant
+
+
+@pytest.fixture
+async def api(amocrm_app: tuple[FastAPI, Tenant]) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=amocrm_app[0])
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://junction.test",
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    ) as client:
+        yield client
 
 
 async def _consent(
-    api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, decision: str
+    api: httpx.AsyncClient,
+    sandbox: httpx.Client,
+    account_id: int,
+    decision: str,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Start connecting, answer the sandbox's consent page, return the callback's query."""
-    started = await api.post("/api/connections/amocrm/authorize")
+    started = await api.post("/api/connections/amocrm/authorize", headers=headers)
     assert started.status_code == 200, started.text
     url = started.json()["authorization_url"]
     page = sandbox.get(url + f"&account_id={account_id}")
@@ -269,3 +280,28 @@ async def test_a_private_integration_connects_with_its_own_credentials(
     secrets = secretbox.decrypt_json(connection.secrets_encrypted)
     assert secrets["client_id"] == "private-id"
     assert "private-secret" not in response.text
+
+
+async def test_a_connection_started_in_a_browser_is_finished_in_that_browser(
+    amocrm_app: tuple[FastAPI, Tenant],
+    sandbox: httpx.Client,
+    account_id: int,
+    session: AsyncSession,
+) -> None:
+    app, tenant = amocrm_app
+    async with (
+        await sign_in(app, session, tenant, Role.admin) as admin,
+        await sign_in(app, session, tenant, Role.admin) as other,
+    ):
+        callback = await _consent(admin.client, sandbox, account_id, "allow", admin.headers)
+        # The consent link went elsewhere: another log-in, even of the same workspace.
+        elsewhere = await other.client.get("/connections/amocrm/callback", params=callback)
+        assert elsewhere.status_code == 400
+        assert elsewhere.json()["error"]["code"] == "invalid_state"
+        callback = await _consent(admin.client, sandbox, account_id, "allow", admin.headers)
+        finished = await admin.client.get("/connections/amocrm/callback", params=callback)
+        assert finished.status_code == 201, finished.text
+        me = (await admin.client.get("/api/auth/me")).json()
+    with cross_tenant(session, "test: audit"):
+        [entry] = (await session.scalars(select(AuditEntry))).all()
+    assert (entry.actor_type.value, entry.actor_id) == ("user", me["user"]["id"])
