@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.events.processing import process_event
@@ -48,3 +50,21 @@ async def test_a_workers_lines_carry_the_tenant_event_and_attempt(
     # Nothing stays bound once the attempt is over.
     [after] = [line for line in lines if line["message"] == "after the attempt"]
     assert "event_id" not in after
+
+
+async def test_an_unhandled_error_is_logged_with_the_route_template(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/api/broken/{secret_token}")
+    async def broken(secret_token: str) -> None:
+        raise RuntimeError("the database said no")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://junction.test") as client:
+        with caplog.at_level(logging.ERROR, logger="junction.access"):
+            answer = await client.get("/api/broken/tok-never-logged")
+    assert answer.status_code == 500
+    [record] = [r for r in caplog.records if r.name == "junction.access"]
+    assert record.getMessage() == "unhandled error in GET /api/broken/{secret_token}"
+    assert record.exc_info is not None
+    assert "tok-never-logged" not in caplog.text

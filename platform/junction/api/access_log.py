@@ -33,6 +33,16 @@ class AccessLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_status)
+        except Exception:
+            # The sender got a bare 500; the operator gets the traceback, with the route's
+            # template (never the raw path, which may carry a token).
+            route = scope.get("route")
+            log.exception(
+                "unhandled error in %s %s",
+                scope["method"],
+                getattr(route, "path", None) or "(unmatched)",
+            )
+            raise
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "(unmatched)"

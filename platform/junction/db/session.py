@@ -20,6 +20,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A database error's message would otherwise carry the statement's values (payloads,
+    # encrypted secrets) into logs and tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -5,6 +5,13 @@ A session carries at most one tenant in scope (`scope_to_tenant`). Queries touch
 with no tenant in scope they raise `TenantScopeError`. Work that must cross tenants
 (the sweeper, staff, API-key and webhook-token lookups) opens an explicit, named bypass
 with `cross_tenant(session, reason)`, so every such place can be found by its name.
+
+On PostgreSQL there is a second wall: row-level security on every tenant-owned table
+(migration 0010), keyed by the transaction's `junction.tenant_id` setting. A session in
+scope sets it, for its transaction, before its first statement (and again if the scope
+or a bypass changes), so whatever SQL runs there, raw SQL included, sees and writes only
+that tenant's rows. Outside a scope, and inside a named bypass, the setting is empty and
+the policies let everything through (the guard above is then the wall).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
@@ -82,8 +89,33 @@ def _touches_tenant_data(state: ORMExecuteState) -> bool:
     )
 
 
+# The setting the current transaction carries, kept on the connection's info.
+_APPLIED_KEY = "junction.rls_tenant"
+_SET_TENANT = text("SELECT set_config('junction.tenant_id', :tenant, true)")
+
+
+def _sync_row_security(session: Session) -> None:
+    """Give the transaction the tenant setting its row-level security policies read."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    info = session.info
+    tenant_id = info.get(TENANT_KEY)
+    wanted = "" if tenant_id is None or info.get(BYPASS_KEY) is not None else str(tenant_id)
+    connection = session.connection()
+    transaction = connection.get_transaction()
+    applied = connection.info.get(_APPLIED_KEY)
+    # A transaction starts with the setting empty (it was set for one transaction only).
+    current = applied[1] if applied is not None and applied[0] is transaction else ""
+    if current == wanted:
+        return
+    connection.execute(_SET_TENANT, {"tenant": wanted})
+    connection.info[_APPLIED_KEY] = (transaction, wanted)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_orm_execute(state: ORMExecuteState) -> None:
+    _sync_row_security(state.session)
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
@@ -109,6 +141,7 @@ def _scope_orm_execute(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _check_new_rows(session: Session, flush_context: Any, instances: Any) -> None:
+    _sync_row_security(session)
     tenant_id = session.info.get(TENANT_KEY)
     if tenant_id is None:
         return
