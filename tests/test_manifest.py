@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.audit.models import AuditEntry
 from junction.db.tenancy import cross_tenant
+from junction.intake.models import InboundEndpoint
 from junction.plugins.registry import PluginRegistry
 from junction.tenancy.manifest import (
     ManifestError,
@@ -138,3 +139,38 @@ async def test_an_exported_manifest_applies_with_no_changes(
     session.info.clear()
     with pytest.raises(ManifestError, match="no tenant has the slug 'nobody'"):
         await export_manifest(session, "nobody")
+
+
+async def test_signing_secrets_come_from_the_environment_and_never_show(
+    session: AsyncSession, registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = load_manifest(ROOT / "tenants" / "demo.yaml")
+    signed = manifest.model_copy(
+        update={
+            "endpoints": [
+                spec.model_copy(update={"signing_secret_env": "DEMO_SHOP_SECRET"})
+                if spec.name == "Demo shop"
+                else spec
+                for spec in manifest.endpoints
+            ]
+        }
+    )
+    with pytest.raises(ManifestError, match="endpoint 'Demo shop': DEMO_SHOP_SECRET is not set"):
+        await apply_manifest(session, signed, registry, secretbox)
+    session.info.clear()
+    monkeypatch.setenv("DEMO_SHOP_SECRET", "whsec-from-the-environment")
+    applied = await apply_manifest(session, signed, registry, secretbox)
+    assert "whsec-from-the-environment" not in "\n".join(applied.changes)
+    assert any("(set from DEMO_SHOP_SECRET)" in line for line in applied.changes)
+    with cross_tenant(session, "test: the stored secret"):
+        endpoint = await session.scalar(
+            select(InboundEndpoint).where(InboundEndpoint.name == "Demo shop")
+        )
+        entries = list(await session.scalars(select(AuditEntry)))
+    assert endpoint is not None
+    assert endpoint.signing_secret_encrypted is not None
+    assert secretbox.decrypt(endpoint.signing_secret_encrypted) == "whsec-from-the-environment"
+    assert all("whsec" not in str(entry.diff) for entry in entries)
+    session.info.clear()
+    again = await apply_manifest(session, signed, registry, secretbox, dry_run=True)
+    assert again.changes == []

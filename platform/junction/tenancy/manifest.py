@@ -11,6 +11,7 @@ workspace, not through a file).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,12 @@ class EndpointSpec(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Unique within the tenant.")
     source: str = Field(description="The source format that reads the shop's deliveries.")
     plugin: str = Field(description="The installed plugin that processes its events.")
+    signing_secret_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="The environment variable holding the secret the shop signs deliveries "
+        "with (never the secret itself). Absent: the endpoint's secret is left as it is.",
+    )
 
 
 class MemberSpec(BaseModel):
@@ -117,6 +124,7 @@ async def apply_manifest(
 ) -> AppliedTenant:
     """Create or update the tenant; with `dry_run`, work out the changes and save none."""
     _check_against_registry(manifest, registry)
+    signing_secrets = _signing_secrets(manifest)
     with cross_tenant(session, "tenant manifest apply"):
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == manifest.slug))
     created = tenant is None
@@ -182,6 +190,15 @@ async def apply_manifest(
             }
         endpoint.source_format = endpoint_spec.source
         endpoint.installation_id = installations[endpoint_spec.plugin].id
+        if endpoint_spec.name in signing_secrets:
+            _set_signing_secret(
+                session,
+                applied,
+                endpoint,
+                signing_secrets[endpoint_spec.name],
+                secretbox,
+                endpoint_spec,
+            )
         after = {
             "source_format": endpoint.source_format,
             "installation_id": str(endpoint.installation_id),
@@ -217,6 +234,47 @@ async def apply_manifest(
     else:
         await session.commit()
     return applied
+
+
+def _signing_secrets(manifest: TenantManifest) -> dict[str, str]:
+    """Each endpoint's signing secret, read from the variable it names; all or nothing."""
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for spec in manifest.endpoints:
+        if spec.signing_secret_env is None:
+            continue
+        value = os.environ.get(spec.signing_secret_env, "")
+        if value:
+            found[spec.name] = value
+        else:
+            missing.append(f"endpoint {spec.name!r}: {spec.signing_secret_env} is not set")
+    if missing:
+        raise ManifestError(f"manifest for {manifest.slug!r}: " + "; ".join(missing))
+    return found
+
+
+def _set_signing_secret(
+    session: AsyncSession,
+    applied: AppliedTenant,
+    endpoint: InboundEndpoint,
+    secret: str,
+    secretbox: SecretBox,
+    spec: EndpointSpec,
+) -> None:
+    current = endpoint.signing_secret_encrypted
+    if current is not None and secretbox.decrypt(current) == secret:
+        return
+    endpoint.signing_secret_encrypted = secretbox.encrypt(secret)
+    # The change is named, never the secret: "(set)" stands for it in the log.
+    _audit(
+        session,
+        applied,
+        f"endpoint {spec.name!r}",
+        "endpoint",
+        endpoint.id,
+        {"signing_secret": "(set)" if current else None},
+        {"signing_secret": f"(set from {spec.signing_secret_env})"},
+    )
 
 
 async def _apply_members(
