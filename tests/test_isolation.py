@@ -43,12 +43,14 @@ async def test_no_route_hands_out_another_tenants_objects(
     endpoint = InboundEndpointFactory(installation=theirs)
     event = EventFactory(endpoint=endpoint, payload={"order_id": "their-secret-order"})
     member = MembershipFactory(tenant=theirs.tenant, role=Role.admin)
+    their_key = ApiKeyFactory(tenant=theirs.tenant, role=Role.admin)
     ids = {
         "event_id": event.id,
         "endpoint_id": endpoint.id,
         "installation_id": theirs.id,
         "user_id": member.user_id,
         "tenant_id": theirs.tenant_id,
+        "key_id": their_key.id,
     }
     ours = TenantFactory()
     ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)

@@ -25,6 +25,7 @@ from junction.plugins.routes import router as installations_router
 from junction.runtime import open_runtime
 from junction.settings import Settings, load_settings
 from junction.staff.routes import router as staff_router
+from junction.tenancy.key_routes import router as keys_router
 
 
 def create_app(
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(members_router)
     app.include_router(audit_router)
+    app.include_router(keys_router)
     app.include_router(staff_router)
     app.include_router(events_router)
     app.include_router(connections_router)

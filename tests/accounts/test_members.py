@@ -153,3 +153,31 @@ async def test_roles_limit_who_manages_whom(app: FastAPI, session: AsyncSession)
         assert (await viewer.client.get("/api/members")).status_code == 200
         left = await viewer.client.delete(f"/api/members/{viewer_id}", headers=viewer.headers)
         assert left.status_code == 204
+
+
+async def test_keys_for_programs_are_shown_once_and_revoked(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    tenant = TenantFactory()
+    async with await sign_in(app, session, tenant, Role.admin) as admin:
+        made = await admin.client.post(
+            "/api/api-keys", json={"name": "shop sync", "role": "viewer"}, headers=admin.headers
+        )
+        assert made.status_code == 201
+        key = made.json()["key"]
+        assert key.startswith("jk_")
+        listed = (await admin.client.get("/api/api-keys")).json()
+        assert [k["name"] for k in listed] == ["shop sync"]
+        assert key not in str(listed)
+        owner_key = await admin.client.post(
+            "/api/api-keys", json={"name": "all", "role": "owner"}, headers=admin.headers
+        )
+        assert owner_key.status_code == 403
+        async with _client(app) as program:
+            headers = {"Authorization": f"Bearer {key}"}
+            assert (await program.get("/api/events", headers=headers)).status_code == 200
+            revoked = await admin.client.delete(
+                f"/api/api-keys/{made.json()['id']}", headers=admin.headers
+            )
+            assert revoked.status_code == 204
+            assert (await program.get("/api/events", headers=headers)).status_code == 401
