@@ -5,6 +5,7 @@ walked as soon as it exists; a path parameter this test does not know fails it."
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -84,3 +85,37 @@ async def test_no_route_hands_out_another_tenants_objects(
         await browser.client.aclose()
         await api.aclose()
     assert walked >= 14
+
+
+async def test_a_viewer_changes_nothing(app: FastAPI, session: AsyncSession) -> None:
+    """Every route that changes a workspace, called by its viewer: 403."""
+    ours = TenantFactory()
+    other = MembershipFactory(tenant=ours, role=Role.admin)
+    await session.commit()
+    ids = {
+        name: uuid.uuid4()
+        for name in ("event_id", "endpoint_id", "installation_id", "tenant_id", "key_id")
+    }
+    ids["user_id"] = other.user_id
+    walked = 0
+    async with await sign_in(app, session, ours, Role.viewer) as viewer:
+        for path, operations in app.openapi()["paths"].items():
+            if not path.startswith("/api/") or path.startswith("/api/auth/"):
+                continue
+            names = re.findall(r"{(\w+)}", path)
+            if any(name in NOT_IDS for name in names):
+                continue
+            url = path.format(**{name: ids[name] for name in names})
+            for method, operation in operations.items():
+                # Joining a workspace is the invited person's own act, whatever their role.
+                if method == "get" or operation["operationId"] == "invitations-accept":
+                    continue
+                body = BODIES.get(operation["operationId"])
+                answer = await viewer.client.request(
+                    method.upper(), url, json=body, headers=viewer.headers
+                )
+                assert answer.status_code == 403, (
+                    f"{method.upper()} {path}: {answer.status_code} {answer.text}"
+                )
+                walked += 1
+    assert walked >= 15

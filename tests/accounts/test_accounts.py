@@ -278,3 +278,23 @@ async def test_a_viewer_reads_but_cannot_change_the_set_up(
         refused = await client.post("/api/events/replay", json={}, headers={"X-CSRF-Token": csrf})
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "forbidden"
+
+
+async def test_sign_ups_and_resets_are_rate_limited_too(
+    app: FastAPI, mail_capture: MailCapture
+) -> None:
+    email = _email()
+    async with _client(app) as client:
+        for _ in range(5):
+            answer = await client.post("/api/auth/password-reset", json={"email": email})
+            assert answer.status_code == 202
+        limited = await client.post("/api/auth/password-reset", json={"email": email})
+        assert limited.status_code == 429
+        assert "try again in" in limited.json()["error"]["message"]
+        assert int(limited.headers["Retry-After"]) > 0
+
+        other = _email()
+        body = {"email": other, "password": PASSWORD, "workspace": "W"}
+        for _ in range(5):
+            assert (await client.post("/api/auth/signup", json=body)).status_code == 202
+        assert (await client.post("/api/auth/signup", json=body)).status_code == 429

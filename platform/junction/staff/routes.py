@@ -266,6 +266,8 @@ async def impersonate(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep
 async def end_impersonation(
     browser: Annotated[Browser, Depends(get_browser)], session: SessionDep
 ) -> dict[str, str]:
+    if not browser.user.is_staff:
+        raise ApiError(403, "forbidden", "this is for Junction's staff")
     if not browser.impersonating:
         raise ApiError(409, "not_impersonating", "this session is not impersonating anyone")
     if browser.tenant_id is not None:
