@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.connections.models import Connection
 from junction.tenancy.models import Role
 from tests.factories import (
     ApiKeyFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
     MembershipFactory,
     PluginInstallationFactory,
     TenantFactory,
+    secretbox,
 )
 from tests.support.accounts import sign_in
 
@@ -45,6 +47,15 @@ async def test_no_route_hands_out_another_tenants_objects(
     event = EventFactory(endpoint=endpoint, payload={"order_id": "their-secret-order"})
     member = MembershipFactory(tenant=theirs.tenant, role=Role.admin)
     their_key = ApiKeyFactory(tenant=theirs.tenant, role=Role.admin)
+    their_connection = Connection(
+        id=uuid.uuid4(),
+        tenant_id=theirs.tenant_id,
+        provider="amocrm",
+        account_ref="1",
+        name="theirs",
+        secrets_encrypted=secretbox.encrypt_json({"access_token": "their-token"}),
+    )
+    session.add(their_connection)
     ids = {
         "event_id": event.id,
         "endpoint_id": endpoint.id,
@@ -52,6 +63,7 @@ async def test_no_route_hands_out_another_tenants_objects(
         "user_id": member.user_id,
         "tenant_id": theirs.tenant_id,
         "key_id": their_key.id,
+        "connection_id": their_connection.id,
     }
     ours = TenantFactory()
     ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)
@@ -94,7 +106,14 @@ async def test_a_viewer_changes_nothing(app: FastAPI, session: AsyncSession) -> 
     await session.commit()
     ids = {
         name: uuid.uuid4()
-        for name in ("event_id", "endpoint_id", "installation_id", "tenant_id", "key_id")
+        for name in (
+            "event_id",
+            "endpoint_id",
+            "installation_id",
+            "tenant_id",
+            "key_id",
+            "connection_id",
+        )
     }
     ids["user_id"] = other.user_id
     walked = 0

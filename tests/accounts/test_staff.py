@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.audit.models import ActorType, AuditEntry
+from junction.connections.models import Connection, ConnectionStatus
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import EventStatus
 from junction.tenancy.models import Role, Tenant, TenantStatus, User
@@ -15,6 +16,7 @@ from tests.factories import (
     InboundEndpointFactory,
     PluginInstallationFactory,
     TenantFactory,
+    secretbox,
 )
 from tests.support.accounts import SignedIn, sign_in
 
@@ -161,3 +163,43 @@ async def test_staff_end_a_persons_sessions_or_everyones(
         assert everyone.json()["ended"] >= 2
         assert (await viewer.client.get("/api/auth/me")).status_code == 401
         assert (await staff.client.get("/api/auth/me")).status_code == 401
+
+
+async def test_staff_see_every_unhealthy_connection_with_what_it_holds_up(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    tenant = TenantFactory(slug="stuck-shop")
+    scope_to_tenant(session, tenant.id)
+    broken = Connection(
+        tenant_id=tenant.id,
+        provider="amocrm",
+        account_ref="77",
+        name="amoCRM 77",
+        status=ConnectionStatus.needs_reauth,
+        secrets_encrypted=secretbox.encrypt_json({"access_token": "x"}),
+    )
+    fine = Connection(
+        tenant_id=tenant.id,
+        provider="amocrm",
+        account_ref="78",
+        name="amoCRM 78",
+        secrets_encrypted=secretbox.encrypt_json({"access_token": "y"}),
+    )
+    session.add_all([broken, fine])
+    await session.flush()
+    for _ in range(2):
+        EventFactory(
+            endpoint=None,
+            endpoint_id=None,
+            tenant_id=tenant.id,
+            status=EventStatus.paused,
+            paused_connection_id=broken.id,
+        )
+    await session.commit()
+    session.info.clear()
+    async with await _staff(app, session) as staff:
+        listed = (await staff.client.get("/api/staff/connections")).json()
+    [row] = [item for item in listed if item["tenant_slug"] == "stuck-shop"]
+    # The healthy one is not listed.
+    assert (row["name"], row["status"], row["paused_events"]) == ("amoCRM 77", "needs_reauth", 2)
+    assert "secrets" not in str(listed)

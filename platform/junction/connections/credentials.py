@@ -94,7 +94,7 @@ class ConnectionCredentials:
             status=row.status,
         )
 
-    def _expiring(self, credentials: Credentials) -> bool:
+    def expiring(self, credentials: Credentials) -> bool:
         return (
             credentials.expires_at is not None and credentials.expires_at - self._margin <= utcnow()
         )
@@ -107,7 +107,7 @@ class ConnectionCredentials:
                 f"the {self._provider.title} connection needs to be reconnected",
                 self._connection_id,
             )
-        if self._expiring(credentials) and self._provider.can_refresh:
+        if self.expiring(credentials) and self._provider.can_refresh:
             credentials = await self.refresh(credentials.version)
         return credentials
 
@@ -140,6 +140,7 @@ class ConnectionCredentials:
                 "token_version": seen_version + 1,
                 "status": ConnectionStatus.healthy,
                 "updated_at": utcnow(),
+                "refreshed_at": utcnow(),
             }
             async with self._sessionmaker() as session:
                 scope_to_tenant(session, self._tenant_id)

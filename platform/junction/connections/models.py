@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from junction.db.base import Base, IdMixin, TenantScoped, TimestampMixin
+from junction.db.base import Base, IdMixin, TenantScoped, TimestampMixin, utcnow
 from junction.db.enums import enum_column
 
 
@@ -43,3 +44,25 @@ class Connection(IdMixin, TenantScoped, TimestampMixin, Base):
     # Bumped by every change of the secrets; a refresh stores its result only if the
     # version is still the one it started from.
     token_version: Mapped[int] = mapped_column(default=0)
+    # When the secrets were last obtained or renewed: the keep-alive's clock.
+    refreshed_at: Mapped[datetime | None]
+    # The health check's schedule and its last word.
+    checked_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_check_detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ConnectionCheck(IdMixin, TenantScoped, Base):
+    """One health check of a connection: kept for 30 days, for the history."""
+
+    __tablename__ = "connection_checks"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[ConnectionStatus] = mapped_column(enum_column(ConnectionStatus))
+    # What the check did ("refreshed", "probed") and what it found, in words.
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    refreshed: Mapped[bool] = mapped_column(default=False)
+    duration_ms: Mapped[int] = mapped_column(default=0)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounts.sessions import SESSION_COOKIE, find_session
@@ -19,8 +20,15 @@ from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit.models import ActorType
 from junction.connections import service
+from junction.connections.health import check_connection
+from junction.connections.models import Connection, ConnectionCheck
 from junction.connections.oauth_state import OAuthStates, StateError
-from junction.connections.schemas import AuthorizationStart, ConnectionOut, Disconnected
+from junction.connections.schemas import (
+    AuthorizationStart,
+    CheckOut,
+    ConnectionOut,
+    Disconnected,
+)
 from junction.plugins.interfaces import AuthorizationError, ConnectionProvider, NewConnection
 from junction.runtime import Runtime
 
@@ -161,3 +169,40 @@ async def disconnect(
     if account_ref is None:
         raise ApiError(401, "bad_signature", "the disconnect call is not signed by the provider")
     return Disconnected(revoked=await service.revoke_account(session, provider, account_ref))
+
+
+@router.get("/api/connections/{connection_id}/checks", operation_id="connections-checks")
+async def connection_checks(
+    connection_id: uuid.UUID,
+    caller: CallerDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[CheckOut]:
+    """The connection's health checks, newest first (kept for 30 days)."""
+    await _connection(session, connection_id)
+    rows = await session.scalars(
+        select(ConnectionCheck)
+        .where(ConnectionCheck.connection_id == connection_id)
+        .order_by(ConnectionCheck.checked_at.desc())
+        .limit(limit)
+    )
+    return [CheckOut.model_validate(row) for row in rows]
+
+
+@router.post("/api/connections/{connection_id}/check", operation_id="connections-check")
+async def check_now(
+    connection_id: uuid.UUID, caller: ManagerDep, runtime: RuntimeDep, session: SessionDep
+) -> CheckOut:
+    """Check the connection now (renewing it if it is due), rather than at its turn."""
+    await _connection(session, connection_id)
+    check = await check_connection(runtime, caller.tenant_id, connection_id)
+    if check is None:
+        raise ApiError(404, "not_found", "no such connection")
+    return CheckOut.model_validate(check)
+
+
+async def _connection(session: AsyncSession, connection_id: uuid.UUID) -> Connection:
+    row = await session.scalar(select(Connection).where(Connection.id == connection_id))
+    if row is None:
+        raise ApiError(404, "not_found", "no such connection")
+    return row

@@ -23,6 +23,27 @@ class ConnectionOut(BaseModel):
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    refreshed_at: datetime | None
+    checked_at: datetime | None
+    next_check_at: datetime | None
+    last_check_detail: str
+
+
+class CheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    checked_at: datetime
+    status: ConnectionStatus
+    detail: str
+    refreshed: bool
+    duration_ms: int
+
+
+class UnhealthyConnectionOut(ConnectionOut):
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    # Events waiting for this connection to work again.
+    paused_events: int
 
 
 class AuthorizationStart(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.audit import service as audit
 from junction.audit.models import ActorType
+from junction.connections.health import CHECK_INTERVAL
 from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
@@ -52,6 +53,9 @@ async def save_connection(
     connection.details = dict(new.details)
     connection.expires_at = new.expires_at
     connection.status = ConnectionStatus.healthy
+    connection.refreshed_at = utcnow()
+    # Checked within the hour: the schedule starts from now.
+    connection.next_check_at = utcnow() + CHECK_INTERVAL
     audit.record(
         session,
         tenant_id,

@@ -2,7 +2,7 @@
 
 from junction.accounts.models import EmailLink, UserSession
 from junction.audit.models import AuditEntry
-from junction.connections.models import Connection
+from junction.connections.models import Connection, ConnectionCheck
 from junction.db.base import Base
 from junction.events.models import Event, EventAttempt
 from junction.intake.models import InboundEndpoint, IntakeRefusal
@@ -15,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Connection",
+    "ConnectionCheck",
     "EmailLink",
     "Event",
     "EventAttempt",

@@ -10,7 +10,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -129,6 +129,9 @@ class ConnectionProvider(ABC):
     title: str
     # Whether `refresh` can renew the credentials without a person.
     can_refresh: bool = False
+    # Renew the credentials at least this often, used or not: for providers whose
+    # refresh tokens die after a while unused (amoCRM's, after three months).
+    keep_alive: timedelta | None = None
 
     @abstractmethod
     async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:

@@ -23,7 +23,10 @@ from junction.api.errors import ApiError
 from junction.audit import service as audit
 from junction.audit.models import ActorType
 from junction.audit.routes import AuditOut, audit_page
+from junction.connections.models import Connection, ConnectionStatus
+from junction.connections.schemas import ConnectionOut, UnhealthyConnectionOut
 from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.events.models import Event, EventStatus
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
 from junction.tenancy.models import Membership, Tenant, TenantStatus, User
@@ -331,3 +334,38 @@ async def tenant_audit(
 ) -> list[AuditOut]:
     await _tenant(session, tenant_id)
     return await audit_page(session, limit, before)
+
+
+@router.get("/connections", operation_id="staff-connections")
+async def unhealthy_connections(
+    staff: StaffDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[UnhealthyConnectionOut]:
+    """Every connection, across tenants, that is not healthy, with the events it holds up."""
+    paused = (
+        select(Event.paused_connection_id, func.count().label("paused"))
+        .where(Event.status == EventStatus.paused)
+        .group_by(Event.paused_connection_id)
+        .subquery()
+    )
+    with cross_tenant(session, "staff: unhealthy connections of every tenant"):
+        rows = await session.execute(
+            select(Connection, Tenant.slug, func.coalesce(paused.c.paused, 0))
+            .join(Tenant, Tenant.id == Connection.tenant_id)
+            .outerjoin(paused, paused.c.paused_connection_id == Connection.id)
+            .where(Connection.status != ConnectionStatus.healthy)
+            .order_by(func.coalesce(paused.c.paused, 0).desc(), Connection.updated_at)
+            .limit(limit)
+        )
+        return [
+            UnhealthyConnectionOut.model_validate(
+                {
+                    **ConnectionOut.model_validate(connection).model_dump(),
+                    "tenant_id": connection.tenant_id,
+                    "tenant_slug": slug,
+                    "paused_events": count,
+                }
+            )
+            for connection, slug, count in rows.all()
+        ]

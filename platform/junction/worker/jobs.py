@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from junction.connections.health import check_due_connections, purge_old_checks
 from junction.events.processing import process_event as run_event
 from junction.events.retention import purge_expired_payloads
 from junction.events.sweeper import resume_paused_events, sweep_due_events
@@ -28,4 +29,10 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 
 async def purge_payloads(ctx: dict[str, Any]) -> int:
-    return await purge_expired_payloads(_runtime(ctx))
+    runtime = _runtime(ctx)
+    await purge_old_checks(runtime)
+    return await purge_expired_payloads(runtime)
+
+
+async def check_connections(ctx: dict[str, Any]) -> int:
+    return await check_due_connections(_runtime(ctx))

@@ -66,6 +66,15 @@ def build_worker_settings(
                 unique=True,
                 keep_result=0,
             ),
+            # Every minute: the connections whose health check is due (spread over the hour).
+            cron(
+                jobs.check_connections,
+                name="check-connections",
+                second=29,
+                unique=True,
+                keep_result=0,
+                timeout=600,
+            ),
             # Hourly, at a minute no other cron uses; cheap when there is nothing to do.
             cron(jobs.purge_payloads, name="purge-payloads", minute=37, unique=True, keep_result=0),
         ],

@@ -90,6 +90,8 @@ class AmoProvider(ConnectionProvider):
     name = "amocrm"
     title = "amoCRM"
     can_refresh = True
+    # amoCRM's refresh tokens die after three months unused: renew monthly regardless.
+    keep_alive = timedelta(days=30)
 
     def __init__(self, settings: AmoSettings | None = None) -> None:
         self._settings = settings
