@@ -12,7 +12,7 @@ import hmac
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from junction.accounts.models import UserSession
 from junction.accounts.sessions import CSRF_HEADER, SESSION_COOKIE, find_session
 from junction.api.errors import ApiError
 from junction.audit import service as audit
-from junction.audit.models import ActorType
+from junction.audit.models import ActorType, AuditEntry
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.runtime import Runtime
 from junction.tenancy.api_keys import authenticate_api_key
@@ -137,6 +137,26 @@ class Caller:
     @property
     def actor_id(self) -> str:
         return str(self.api_key_id if self.api_key_id is not None else self.user_id)
+
+    def record(
+        self,
+        session: AsyncSession,
+        action: str,
+        target_type: str,
+        target_id: uuid.UUID | str | None,
+        diff: dict[str, Any],
+    ) -> AuditEntry:
+        """Write what this caller changed in its workspace to the audit log."""
+        return audit.record(
+            session,
+            self.tenant_id,
+            actor_type=self.actor_type,
+            actor_id=self.actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            diff=diff,
+        )
 
 
 def _bearer(request: Request) -> str:

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
-from junction.audit import service as audit
 from junction.intake import endpoints as service
 from junction.intake.models import InboundEndpoint
 
@@ -96,15 +95,12 @@ async def rotate_token(
     token, valid_until = await service.rotate_token(
         session, runtime.secretbox, endpoint, timedelta(seconds=request.grace_seconds)
     )
-    audit.record(
+    caller.record(
         session,
-        caller.tenant_id,
-        actor_type=caller.actor_type,
-        actor_id=caller.actor_id,
-        action="endpoint.token_rotated",
-        target_type="endpoint",
-        target_id=endpoint.id,
-        diff={
+        "endpoint.token_rotated",
+        "endpoint",
+        endpoint.id,
+        {
             "previous_token_valid_until": {
                 "from": None,
                 "to": valid_until.isoformat() if valid_until else None,

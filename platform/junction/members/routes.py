@@ -76,15 +76,12 @@ async def invite(
         )
     )
     tenant = await session.get_one(Tenant, caller.tenant_id)
-    audit.record(
+    caller.record(
         session,
-        caller.tenant_id,
-        actor_type=caller.actor_type,
-        actor_id=caller.actor_id,
-        action="member.invited",
-        target_type="invitation",
-        target_id=str(body.email),
-        diff={
+        "member.invited",
+        "invitation",
+        str(body.email),
+        {
             "email": {"from": None, "to": str(body.email)},
             "role": {"from": None, "to": body.role},
         },
@@ -129,15 +126,12 @@ async def set_role(
     user_id: uuid.UUID, body: RoleIn, caller: ManagerDep, session: SessionDep
 ) -> dict[str, str]:
     before, after = await _run(service.change_role(session, caller.role, user_id, body.role))
-    audit.record(
+    caller.record(
         session,
-        caller.tenant_id,
-        actor_type=caller.actor_type,
-        actor_id=caller.actor_id,
-        action="member.role_changed",
-        target_type="member",
-        target_id=user_id,
-        diff={"role": {"from": before, "to": after}},
+        "member.role_changed",
+        "member",
+        user_id,
+        {"role": {"from": before, "to": after}},
     )
     await session.commit()
     return {"role": after.value}
@@ -149,14 +143,11 @@ async def remove(user_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> 
     if caller.user_id != user_id and caller.role not in (Role.owner, Role.admin):
         raise ApiError(403, "forbidden", "this needs an owner or an admin")
     role = await _run(service.remove(session, caller.role, caller.user_id, user_id))
-    audit.record(
+    caller.record(
         session,
-        caller.tenant_id,
-        actor_type=caller.actor_type,
-        actor_id=caller.actor_id,
-        action="member.removed",
-        target_type="member",
-        target_id=user_id,
-        diff={"role": {"from": role, "to": None}},
+        "member.removed",
+        "member",
+        user_id,
+        {"role": {"from": role, "to": None}},
     )
     await session.commit()

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
-from junction.audit import service as audit
 from junction.audit.service import changes
 from junction.connections.credentials import NeedsReauth
 from junction.events.services import EventServices
@@ -191,15 +190,12 @@ async def save_config(
     diff = changes({"config": installation.config}, {"config": stored})
     installation.config = stored
     if diff:
-        audit.record(
+        caller.record(
             session,
-            caller.tenant_id,
-            actor_type=caller.actor_type,
-            actor_id=caller.actor_id,
-            action="installation.updated",
-            target_type="installation",
-            target_id=installation.id,
-            diff=diff,
+            "installation.updated",
+            "installation",
+            installation.id,
+            diff,
         )
     await session.commit()
     return InstallationOut.model_validate(installation)

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from junction.api.deps import ManagerDep, SessionDep
 from junction.api.errors import ApiError
-from junction.audit import service as audit
 from junction.db.base import utcnow
 from junction.tenancy.api_keys import new_api_key
 from junction.tenancy.models import ApiKey, Role
@@ -57,15 +56,12 @@ async def create_key(body: KeyIn, caller: ManagerDep, session: SessionDep) -> Ne
     row, key = new_api_key(caller.tenant_id, body.name, body.role)
     session.add(row)
     await session.flush()
-    audit.record(
+    caller.record(
         session,
-        caller.tenant_id,
-        actor_type=caller.actor_type,
-        actor_id=caller.actor_id,
-        action="api_key.created",
-        target_type="api_key",
-        target_id=row.id,
-        diff={"name": {"from": None, "to": row.name}, "role": {"from": None, "to": row.role}},
+        "api_key.created",
+        "api_key",
+        row.id,
+        {"name": {"from": None, "to": row.name}, "role": {"from": None, "to": row.role}},
     )
     await session.commit()
     return NewKeyOut.model_validate({**KeyOut.model_validate(row).model_dump(), "key": key})
@@ -80,14 +76,11 @@ async def revoke_key(key_id: uuid.UUID, caller: ManagerDep, session: SessionDep)
         raise ApiError(403, "forbidden", "only an owner can revoke an owner's key")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(
+        caller.record(
             session,
-            caller.tenant_id,
-            actor_type=caller.actor_type,
-            actor_id=caller.actor_id,
-            action="api_key.revoked",
-            target_type="api_key",
-            target_id=row.id,
-            diff={"revoked": {"from": False, "to": True}},
+            "api_key.revoked",
+            "api_key",
+            row.id,
+            {"revoked": {"from": False, "to": True}},
         )
         await session.commit()
