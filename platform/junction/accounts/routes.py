@@ -10,8 +10,7 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounts import service
-from junction.accounts.mail import MailError
-from junction.accounts.passwords import MAX_LENGTH, PasswordError
+from junction.accounts.passwords import MAX_LENGTH
 from junction.accounts.ratelimit import RateLimited
 from junction.accounts.sessions import (
     CSRF_COOKIE,
@@ -82,18 +81,6 @@ async def _limit(runtime: Runtime, action: str, request: Request, account: str |
         ) from None
 
 
-async def _run(call: Any) -> Any:
-    """Account errors, weak passwords and mail failures, as the API's errors."""
-    try:
-        return await call
-    except service.AccountError as exc:
-        raise ApiError(exc.status_code, exc.code, exc.message) from None
-    except PasswordError as exc:
-        raise ApiError(422, "weak_password", str(exc), field="password") from None
-    except MailError as exc:
-        raise ApiError(503, "mail_unavailable", str(exc)) from None
-
-
 ACCEPTED = {"message": "if the address can receive it, an email is on its way"}
 
 
@@ -103,17 +90,15 @@ async def sign_up(
 ) -> dict[str, str]:
     """Create an account and its workspace; the account opens once its email is confirmed."""
     await _limit(runtime, "signup", request, body.email)
-    await _run(
-        service.sign_up(
-            session, runtime.mailer, _links(runtime), body.email, body.password, body.workspace
-        )
+    await service.sign_up(
+        session, runtime.mailer, _links(runtime), body.email, body.password, body.workspace
     )
     return ACCEPTED
 
 
 @router.post("/verify-email", operation_id="auth-verify-email")
 async def verify_email(body: TokenOnly, session: SessionDep) -> dict[str, str]:
-    user: User = await _run(service.verify_email(session, body.token))
+    user: User = await service.verify_email(session, body.token)
     return {"email": user.email}
 
 
@@ -122,7 +107,7 @@ async def resend_verification(
     body: EmailOnly, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, str]:
     await _limit(runtime, "reset", request, body.email)
-    await _run(service.resend_verification(session, runtime.mailer, _links(runtime), body.email))
+    await service.resend_verification(session, runtime.mailer, _links(runtime), body.email)
     return ACCEPTED
 
 
@@ -173,7 +158,7 @@ async def log_in(
 ) -> dict[str, Any]:
     """Open a browser session (cookies); the answer carries the CSRF token to send back."""
     await _limit(runtime, "login", request, body.email)
-    user: User = await _run(service.authenticate(session, body.email, body.password))
+    user: User = await service.authenticate(session, body.email, body.password)
     await runtime.rate_limiter.clear("login", account=body.email)
     workspaces = await service.memberships(session, user.id)
     chosen = workspaces[0][0] if workspaces else None
@@ -233,7 +218,7 @@ async def request_reset(
     body: EmailOnly, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, str]:
     await _limit(runtime, "reset", request, body.email)
-    await _run(service.request_password_reset(session, runtime.mailer, _links(runtime), body.email))
+    await service.request_password_reset(session, runtime.mailer, _links(runtime), body.email)
     return ACCEPTED
 
 
@@ -242,7 +227,7 @@ async def confirm_reset(
     body: NewPassword, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, str]:
     """Set the new password; every session of the account ends."""
-    user: User = await _run(service.reset_password(session, body.token, body.password))
+    user: User = await service.reset_password(session, body.token, body.password)
     await runtime.rate_limiter.clear("login", account=user.email)
     return {"email": user.email}
 
@@ -254,15 +239,13 @@ async def request_email_change(
     """Send a confirmation link to the new address (and a notice to the current one)."""
     if browser.impersonating:
         raise ApiError(403, "forbidden", "an impersonating session changes nothing")
-    await _run(
-        service.request_email_change(
-            session, runtime.mailer, _links(runtime), browser.user, body.password, body.new_email
-        )
+    await service.request_email_change(
+        session, runtime.mailer, _links(runtime), browser.user, body.password, body.new_email
     )
     return ACCEPTED
 
 
 @router.post("/email-change/confirm", operation_id="auth-email-change-confirm")
 async def confirm_email_change(body: TokenOnly, session: SessionDep) -> dict[str, str]:
-    user: User = await _run(service.confirm_email_change(session, body.token))
+    user: User = await service.confirm_email_change(session, body.token)
     return {"email": user.email}

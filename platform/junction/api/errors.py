@@ -9,6 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from junction.accounts.mail import MailError
+from junction.accounts.passwords import PasswordError
+from junction.accounts.service import AccountError
+
 
 class ApiError(Exception):
     def __init__(
@@ -55,6 +59,19 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=exc.headers,
         )
+
+    # What the account and member services refuse, in the same shape.
+    @app.exception_handler(AccountError)
+    async def _account_error(_request: Request, exc: AccountError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(PasswordError)
+    async def _weak_password(_request: Request, exc: PasswordError) -> JSONResponse:
+        return JSONResponse(error_body("weak_password", str(exc), "password"), status_code=422)
+
+    @app.exception_handler(MailError)
+    async def _mail_error(_request: Request, exc: MailError) -> JSONResponse:
+        return JSONResponse(error_body("mail_unavailable", str(exc)), status_code=503)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from junction.accounts.mail import MailError
-from junction.accounts.service import AccountError
 from junction.api.deps import BrowserDep, CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit import service as audit
@@ -45,15 +42,6 @@ class AcceptIn(BaseModel):
     token: str = Field(min_length=1, max_length=200)
 
 
-async def _run(call: Any) -> Any:
-    try:
-        return await call
-    except AccountError as exc:
-        raise ApiError(exc.status_code, exc.code, exc.message) from None
-    except MailError as exc:
-        raise ApiError(503, "mail_unavailable", str(exc)) from None
-
-
 @router.get("/api/members", operation_id="members-list")
 async def list_members(caller: CallerDep, session: SessionDep) -> list[MemberOut]:
     return [
@@ -70,10 +58,8 @@ async def invite(
 ) -> dict[str, str]:
     """Email an invitation to join this workspace with a role (for a week)."""
     runtime.mailer.require()
-    token = await _run(
-        service.invite(
-            session, caller.tenant_id, caller.role, caller.user_id, body.email, body.role
-        )
+    token = await service.invite(
+        session, caller.tenant_id, caller.role, caller.user_id, body.email, body.role
     )
     tenant = await session.get_one(Tenant, caller.tenant_id)
     caller.record(
@@ -90,14 +76,12 @@ async def invite(
     link = (
         f"{str(runtime.settings.public_base_url).rstrip('/')}/app/accept-invitation?token={token}"
     )
-    await _run(
-        runtime.mailer.send(
-            str(body.email),
-            f"You are invited to {tenant.name} on Junction",
-            f"You are invited to the Junction workspace {tenant.name!r} as {body.role.value}.\n"
-            f"Log in (or sign up with this address) and accept:\n{link}\n\n"
-            "The invitation works once, for a week.\n",
-        )
+    await runtime.mailer.send(
+        str(body.email),
+        f"You are invited to {tenant.name} on Junction",
+        f"You are invited to the Junction workspace {tenant.name!r} as {body.role.value}.\n"
+        f"Log in (or sign up with this address) and accept:\n{link}\n\n"
+        "The invitation works once, for a week.\n",
     )
     return {"message": f"an invitation is on its way to {body.email}"}
 
@@ -105,7 +89,7 @@ async def invite(
 @router.post("/api/invitations/accept", operation_id="invitations-accept")
 async def accept(body: AcceptIn, browser: BrowserDep, session: SessionDep) -> dict[str, str]:
     """Join the workspace; the browser switches to it."""
-    tenant, role = await _run(service.accept(session, browser.user, body.token))
+    tenant, role = await service.accept(session, browser.user, body.token)
     audit.record(
         session,
         tenant.id,
@@ -125,7 +109,7 @@ async def accept(body: AcceptIn, browser: BrowserDep, session: SessionDep) -> di
 async def set_role(
     user_id: uuid.UUID, body: RoleIn, caller: ManagerDep, session: SessionDep
 ) -> dict[str, str]:
-    before, after = await _run(service.change_role(session, caller.role, user_id, body.role))
+    before, after = await service.change_role(session, caller.role, user_id, body.role)
     caller.record(
         session,
         "member.role_changed",
@@ -142,7 +126,7 @@ async def remove(user_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> 
     """Take a member out of the workspace, or leave it (one's own id)."""
     if caller.user_id != user_id and caller.role not in (Role.owner, Role.admin):
         raise ApiError(403, "forbidden", "this needs an owner or an admin")
-    role = await _run(service.remove(session, caller.role, caller.user_id, user_id))
+    role = await service.remove(session, caller.role, caller.user_id, user_id)
     caller.record(
         session,
         "member.removed",
