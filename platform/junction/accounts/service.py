@@ -56,7 +56,11 @@ class Links:
             LinkPurpose.reset_password: "reset-password",
             LinkPurpose.change_email: "confirm-email",
         }[purpose]
-        return f"{self.base_url.rstrip('/')}/app/{page}?token={token}"
+        return self.page(page, token)
+
+    def page(self, name: str, token: str | None = None) -> str:
+        url = f"{self.base_url.rstrip('/')}/app/{name}"
+        return url if token is None else f"{url}?token={token}"
 
 
 def normalize_email(email: str) -> str:
@@ -142,7 +146,7 @@ async def sign_up(
             "Your Junction account",
             "Someone (perhaps you) tried to sign up to Junction with this address, which "
             "already has an account. To get into it, reset your password:\n"
-            f"{links.base_url.rstrip('/')}/app/forgot-password\n",
+            f"{links.page('forgot-password')}\n",
         )
         return
     check_strength(password, email)
@@ -150,15 +154,7 @@ async def sign_up(
     session.add(user)
     await session.flush()
     await create_workspace(session, user, workspace)
-    token = await _issue_link(session, user, LinkPurpose.verify_email, email)
-    await session.commit()
-    await mailer.send(
-        email,
-        "Confirm your email for Junction",
-        "Welcome to Junction. Confirm this address to start:\n"
-        f"{links.url(LinkPurpose.verify_email, token)}\n\n"
-        "The link works once, for two days.\n",
-    )
+    await _send_verification(session, mailer, links, user)
 
 
 async def verify_email(session: AsyncSession, token: str) -> User:
@@ -176,12 +172,21 @@ async def resend_verification(
     user = await user_by_email(session, email)
     if user is None or user.email_verified_at is not None:
         return
+    await _send_verification(session, mailer, links, user)
+
+
+async def _send_verification(
+    session: AsyncSession, mailer: Mailer, links: Links, user: User
+) -> None:
+    """A new link to confirm the user's email (committed first, then sent)."""
     token = await _issue_link(session, user, LinkPurpose.verify_email, user.email)
     await session.commit()
     await mailer.send(
         user.email,
         "Confirm your email for Junction",
-        f"Confirm this address to start:\n{links.url(LinkPurpose.verify_email, token)}\n",
+        "Confirm this address to start using Junction:\n"
+        f"{links.url(LinkPurpose.verify_email, token)}\n\n"
+        "The link works once, for two days.\n",
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from junction.accounts.service import Links
 from junction.api.deps import BrowserDep, CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit import service as audit
@@ -73,9 +74,7 @@ async def invite(
         },
     )
     await session.commit()
-    link = (
-        f"{str(runtime.settings.public_base_url).rstrip('/')}/app/accept-invitation?token={token}"
-    )
+    link = Links(str(runtime.settings.public_base_url)).page("accept-invitation", token)
     await runtime.mailer.send(
         str(body.email),
         f"You are invited to {tenant.name} on Junction",
