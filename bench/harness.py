@@ -107,10 +107,12 @@ def stop(*processes: subprocess.Popen[bytes] | None) -> None:
 
 
 def database_url(env: dict[str, str]) -> str:
-    """The database the Junction processes started with `env` use."""
-    if "JUNCTION_DATABASE_URL" in env:
-        return env["JUNCTION_DATABASE_URL"]
-    return f"sqlite+aiosqlite:///{Path(env['JUNCTION_VAR_DIR']).resolve() / 'junction.db'}"
+    """The database the Junction processes started with `env` use (Junction's own rule)."""
+    from junction.settings import Settings
+
+    return Settings(
+        var_dir=Path(env["JUNCTION_VAR_DIR"]), database_url=env.get("JUNCTION_DATABASE_URL", "")
+    ).resolved_database_url
 
 
 def processing_span(env: dict[str, str]) -> tuple[int, float]:
