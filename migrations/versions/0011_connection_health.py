@@ -27,11 +27,7 @@ RULE = (
 def upgrade() -> None:
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('next_check_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column('last_check_detail', sa.String(length=500), nullable=False, server_default='')
-        )
         batch_op.create_index(batch_op.f('ix_connections_next_check_at'), ['next_check_at'], unique=False)
     # The keep-alive counts from the last time the secrets were stored.
     op.execute('UPDATE connections SET refreshed_at = updated_at')
@@ -68,7 +64,5 @@ def downgrade() -> None:
     op.drop_table('connection_checks')
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connections_next_check_at'))
-        batch_op.drop_column('last_check_detail')
         batch_op.drop_column('next_check_at')
-        batch_op.drop_column('checked_at')
         batch_op.drop_column('refreshed_at')

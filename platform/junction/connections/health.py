@@ -40,8 +40,8 @@ BATCH = 100
 NEEDS_A_PERSON = (ConnectionStatus.needs_reauth, ConnectionStatus.revoked)
 
 
-def next_check(now_offset: timedelta = CHECK_INTERVAL) -> timedelta:
-    return now_offset * random.uniform(0.8, 1.2)  # noqa: S311 - spreading only
+def _next_check() -> timedelta:
+    return CHECK_INTERVAL * random.uniform(0.8, 1.2)  # noqa: S311 - spreading only
 
 
 def _keep_alive_due(provider: ConnectionProvider, row: Connection) -> bool:
@@ -120,9 +120,7 @@ async def check_connection(
     )
     values: dict[str, object] = {
         "status": status,
-        "checked_at": now,
-        "next_check_at": now + next_check(),
-        "last_check_detail": detail[:500],
+        "next_check_at": now + _next_check(),
     }
     if refreshed:
         values["refreshed_at"] = now

@@ -46,10 +46,8 @@ class Connection(IdMixin, TenantScoped, TimestampMixin, Base):
     token_version: Mapped[int] = mapped_column(default=0)
     # When the secrets were last obtained or renewed: the keep-alive's clock.
     refreshed_at: Mapped[datetime | None]
-    # The health check's schedule and its last word.
-    checked_at: Mapped[datetime | None]
+    # When the health check is due next; what it found is in `ConnectionCheck`.
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
-    last_check_detail: Mapped[str] = mapped_column(String(500), default="")
 
 
 class ConnectionCheck(IdMixin, TenantScoped, Base):

@@ -24,9 +24,7 @@ class ConnectionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     refreshed_at: datetime | None
-    checked_at: datetime | None
     next_check_at: datetime | None
-    last_check_detail: str
 
 
 class CheckOut(BaseModel):
