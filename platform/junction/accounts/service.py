@@ -25,6 +25,7 @@ from junction.accounts.passwords import (
     verify_password,
 )
 from junction.accounts.sessions import end_sessions, hash_token
+from junction.api.errors import ApiError
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
 from junction.tenancy.models import Membership, Role, Tenant, TenantStatus, User
@@ -36,12 +37,8 @@ LINK_LIFETIMES = {
 }
 
 
-class AccountError(Exception):
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
+class AccountError(ApiError):
+    """What an account or member flow refuses: answered as it says by the API."""
 
 
 @dataclass(frozen=True)

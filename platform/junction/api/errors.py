@@ -11,7 +11,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from junction.accounts.mail import MailError
 from junction.accounts.passwords import PasswordError
-from junction.accounts.service import AccountError
 
 
 class ApiError(Exception):
@@ -60,11 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
-    # What the account and member services refuse, in the same shape.
-    @app.exception_handler(AccountError)
-    async def _account_error(_request: Request, exc: AccountError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
-
+    # Refusals the account services raise in their own terms.
     @app.exception_handler(PasswordError)
     async def _weak_password(_request: Request, exc: PasswordError) -> JSONResponse:
         return JSONResponse(error_body("weak_password", str(exc), "password"), status_code=422)
