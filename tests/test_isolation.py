@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.alerts.models import AlertChannel, ChannelKind
 from junction.connections.models import Connection
 from junction.tenancy.models import Role
 from tests.factories import (
@@ -36,6 +37,9 @@ BODIES: dict[str, Any] = {
     "installations-preview": {"payload": {"order_id": "1"}},
     "endpoints-rotate-token": {},
     "members-set-role": {"role": "viewer"},
+    "alerts-channel-update": {"name": "mine now"},
+    "alerts-channel-create": {"kind": "email", "name": "ops", "recipients": ["o@example.com"]},
+    "alerts-settings-update": {"reminder_hours": 12},
 }
 
 
@@ -56,6 +60,14 @@ async def test_no_route_hands_out_another_tenants_objects(
         secrets_encrypted=secretbox.encrypt_json({"access_token": "their-token"}),
     )
     session.add(their_connection)
+    their_channel = AlertChannel(
+        id=uuid.uuid4(),
+        tenant_id=theirs.tenant_id,
+        kind=ChannelKind.email,
+        name="theirs",
+        recipients=["their-ops@example.com"],
+    )
+    session.add(their_channel)
     ids = {
         "event_id": event.id,
         "endpoint_id": endpoint.id,
@@ -64,6 +76,7 @@ async def test_no_route_hands_out_another_tenants_objects(
         "tenant_id": theirs.tenant_id,
         "key_id": their_key.id,
         "connection_id": their_connection.id,
+        "channel_id": their_channel.id,
     }
     ours = TenantFactory()
     ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)
@@ -113,6 +126,7 @@ async def test_a_viewer_changes_nothing(app: FastAPI, session: AsyncSession) -> 
             "tenant_id",
             "key_id",
             "connection_id",
+            "channel_id",
         )
     }
     ids["user_id"] = other.user_id

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction import __version__
 from junction.accounts.routes import router as accounts_router
+from junction.alerts.routes import router as alerts_router
 from junction.api.access_log import AccessLogMiddleware
 from junction.api.errors import install_error_handlers
 from junction.audit.routes import router as audit_router
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(staff_router)
     app.include_router(events_router)
     app.include_router(connections_router)
+    app.include_router(alerts_router)
     app.include_router(endpoints_router)
     app.include_router(installations_router)
     return app

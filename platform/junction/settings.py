@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     )
     mail_from: str = Field(default="Junction <no-reply@localhost>", min_length=3)
     session_days: int = Field(default=14, gt=0, le=365, description="How long a log-in lasts.")
+    telegram_bot_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="The bot that sends Telegram alerts for tenants with no bot of their own.",
+    )
+    telegram_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.telegram.org"),
+        description="Telegram's Bot API (a local Bot API server, if one is run).",
+    )
+    alert_webhooks_to_private_hosts: bool = Field(
+        default=False,
+        description="Let alert webhooks reach loopback and private addresses (never on a "
+        "shared installation: a tenant could probe its network).",
+    )
     tenant_max_in_flight: int = Field(
         default=10,
         gt=0,

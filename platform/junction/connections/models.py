@@ -23,6 +23,14 @@ class ConnectionStatus(StrEnum):
     error = "error"
 
 
+class AlertState(StrEnum):
+    """What the tenant was last told about a connection."""
+
+    ok = "ok"
+    expiring = "expiring"
+    broken = "broken"
+
+
 class Connection(IdMixin, TenantScoped, TimestampMixin, Base):
     __tablename__ = "connections"
 
@@ -48,6 +56,10 @@ class Connection(IdMixin, TenantScoped, TimestampMixin, Base):
     refreshed_at: Mapped[datetime | None]
     # When the health check is due next; what it found is in `ConnectionCheck`.
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # What the tenant was last alerted of, and when to remind them while it lasts: an
+    # alert goes out when the status no longer matches it, never twice for one change.
+    alert_state: Mapped[AlertState] = mapped_column(enum_column(AlertState), default=AlertState.ok)
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ConnectionCheck(IdMixin, TenantScoped, Base):

@@ -1,6 +1,7 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from junction.accounts.models import EmailLink, UserSession
+from junction.alerts.models import Alert, AlertChannel, AlertDelivery, AlertSettings
 from junction.audit.models import AuditEntry
 from junction.connections.models import Connection, ConnectionCheck
 from junction.db.base import Base
@@ -11,6 +12,10 @@ from junction.plugins.models import PluginInstallation
 from junction.tenancy.models import ApiKey, Membership, Tenant, User
 
 __all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertSettings",
     "ApiKey",
     "AuditEntry",
     "Base",

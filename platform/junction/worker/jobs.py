@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from junction.alerts.delivery import deliver_due, purge_old_alerts
+from junction.alerts.raising import raise_due_alerts
 from junction.connections.health import check_due_connections, purge_old_checks
 from junction.events.processing import process_event as run_event
 from junction.events.retention import purge_expired_payloads
@@ -31,8 +33,15 @@ async def sweep(ctx: dict[str, Any]) -> int:
 async def purge_payloads(ctx: dict[str, Any]) -> int:
     runtime = _runtime(ctx)
     await purge_old_checks(runtime)
+    await purge_old_alerts(runtime)
     return await purge_expired_payloads(runtime)
 
 
 async def check_connections(ctx: dict[str, Any]) -> int:
     return await check_due_connections(_runtime(ctx))
+
+
+async def send_alerts(ctx: dict[str, Any]) -> int:
+    runtime = _runtime(ctx)
+    await raise_due_alerts(runtime)
+    return await deliver_due(runtime)

@@ -75,6 +75,16 @@ def build_worker_settings(
                 keep_result=0,
                 timeout=600,
             ),
+            # Every minute: alerts for connections whose state changed (or that stay
+            # broken past their reminder), and deliveries due a retry.
+            cron(
+                jobs.send_alerts,
+                name="send-alerts",
+                second=44,
+                unique=True,
+                keep_result=0,
+                timeout=600,
+            ),
             # Hourly, at a minute no other cron uses; cheap when there is nothing to do.
             cron(jobs.purge_payloads, name="purge-payloads", minute=37, unique=True, keep_result=0),
         ],

@@ -123,7 +123,7 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
             grant = state.codes.pop(str(body.get("code", "")), None)
             if (
                 grant is None
-                or grant.expires_at < time.time()
+                or grant.expires_at < state.now(grant.account_id)
                 or grant.client_id != integration.client_id
             ):
                 return oauth_problem(
@@ -134,7 +134,12 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
             return JSONResponse(state.issue_tokens(grant.account_id, integration.client_id))
         if grant_type == "refresh_token":
             refresh = state.refresh_tokens.get(str(body.get("refresh_token", "")))
-            if refresh is None or refresh.spent or refresh.client_id != integration.client_id:
+            if (
+                refresh is None
+                or refresh.spent
+                or refresh.client_id != integration.client_id
+                or refresh.expires_at < state.now(refresh.account_id)
+            ):
                 return oauth_problem(401, "Token has been revoked", "Refresh token is invalid")
             moved_to = state.accounts[refresh.account_id].host
             if moved_to is not None and request.headers.get("host") != moved_to:
@@ -170,7 +175,7 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
         header = request.headers.get("authorization", "")
         token = header.removeprefix("Bearer ").strip()
         grant = state.access_tokens.get(token) or state.long_lived.get(token)
-        if grant is None or grant.expires_at < time.time():
+        if grant is None or grant.expires_at < state.now(grant.account_id):
             raise Refusal(problem(401, "Unauthorized", "Unauthorized"))
         account = state.accounts[grant.account_id]
         now = time.monotonic()
@@ -262,6 +267,9 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
         account = state.accounts[account_id]
         if "paid" in body:
             account.paid = bool(body["paid"])
+        if "access_token_seconds" in body:
+            # Access tokens issued from now on (refreshes included) live this long.
+            account.access_token_seconds = float(body["access_token_seconds"])
         if "host" in body:
             # Renaming: the account's OAuth answers only on the new host from now on.
             account.host = body["host"]
@@ -283,6 +291,24 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
             del account.elements[element_id]
         return {"deleted_elements": len(gone)}
 
+    @app.post("/_sandbox/accounts/{account_id}/clock")
+    async def move_clock(account_id: int, body: dict[str, Any]) -> dict[str, float]:
+        """Move the account's clock forward: its tokens age as if that time had passed."""
+        account = state.accounts[account_id]
+        account.clock_offset += float(body.get("advance_seconds", 0))
+        return {"now": state.now(account_id), "offset": account.clock_offset}
+
+    @app.post("/_sandbox/tokens/revoke")
+    async def revoke_token(body: dict[str, str]) -> dict[str, bool]:
+        """A token revoked in amoCRM (the integration's keys reset, a user's action)."""
+        token = body.get("token", "")
+        found = bool(state.access_tokens.pop(token, None) or state.long_lived.pop(token, None))
+        refresh = state.refresh_tokens.get(token)
+        if refresh is not None:
+            refresh.spent = True
+            found = True
+        return {"revoked": found}
+
     @app.post("/_sandbox/accounts/{account_id}/expire-access-tokens")
     async def expire_tokens(account_id: int) -> dict[str, int]:
         expired = 0
@@ -296,7 +322,10 @@ def create_app(state: SandboxState | None = None, options: SandboxOptions | None
     async def issue_tokens(account_id: int, body: dict[str, Any]) -> dict[str, Any]:
         """Tokens as if the account had just connected (for tests and the demo)."""
         client_id = body.get("client_id", state.demo_integration.client_id)
-        return state.issue_tokens(account_id, client_id, float(body.get("expires_in", 86400)))
+        lifetime = body.get("expires_in")
+        return state.issue_tokens(
+            account_id, client_id, None if lifetime is None else float(lifetime)
+        )
 
     @app.post("/_sandbox/accounts/{account_id}/codes")
     async def issue_code(account_id: int, body: dict[str, Any]) -> dict[str, str]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACCESS_TOKEN_SECONDS = 86400
+# amoCRM's refresh tokens die three months after they are issued unless spent first.
+REFRESH_TOKEN_SECONDS = 90 * 86400
 DEMO_CLIENT_ID = "sandbox-client-id"
 DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's public demo value
 CODE_SECONDS = 20 * 60
@@ -35,6 +37,7 @@ class Grant:
 class RefreshGrant:
     account_id: int
     client_id: str
+    expires_at: float
     spent: bool = False
 
 
@@ -62,6 +65,10 @@ class Account:
     blocked_until: float = 0.0
     # After a rename the account answers OAuth only on this host (None: on any).
     host: str | None = None
+    # How far this account's clock is ahead of the machine's: tests move it forward to
+    # see tokens age (each account keeps its own, so tests never move each other's).
+    clock_offset: float = 0.0
+    access_token_seconds: float = ACCESS_TOKEN_SECONDS
 
 
 def _field(
@@ -253,9 +260,13 @@ class SandboxState:
         self.accounts[account_id] = account
         return account
 
+    def now(self, account_id: int) -> float:
+        """The account's clock, in seconds since the epoch."""
+        return time.time() + self.accounts[account_id].clock_offset
+
     def issue_code(self, account_id: int, client_id: str) -> str:
         code = "code_" + secrets.token_urlsafe(24)
-        self.codes[code] = Grant(account_id, client_id, time.time() + CODE_SECONDS)
+        self.codes[code] = Grant(account_id, client_id, self.now(account_id) + CODE_SECONDS)
         return code
 
     def jwt(self, claims: dict[str, Any]) -> str:
@@ -270,29 +281,34 @@ class SandboxState:
         return {
             "aud": audience,
             "jti": secrets.token_hex(8),
-            "exp": int(time.time() + lifetime),
+            "exp": int(self.now(account_id) + lifetime),
             "account_id": account_id,
             "api_domain": self.host,
         }
 
     def issue_tokens(
-        self, account_id: int, client_id: str, lifetime: float = ACCESS_TOKEN_SECONDS
+        self, account_id: int, client_id: str, lifetime: float | None = None
     ) -> dict[str, Any]:
+        if lifetime is None:
+            lifetime = self.accounts[account_id].access_token_seconds
+        now = self.now(account_id)
         access = self.jwt(self._claims(client_id, account_id, lifetime))
         refresh = "def502" + secrets.token_hex(48)
-        self.access_tokens[access] = Grant(account_id, client_id, time.time() + lifetime)
-        self.refresh_tokens[refresh] = RefreshGrant(account_id, client_id)
+        self.access_tokens[access] = Grant(account_id, client_id, now + lifetime)
+        self.refresh_tokens[refresh] = RefreshGrant(
+            account_id, client_id, now + REFRESH_TOKEN_SECONDS
+        )
         return {
             "token_type": "Bearer",
             "expires_in": int(lifetime),
-            "server_time": int(time.time()),
+            "server_time": int(now),
             "access_token": access,
             "refresh_token": refresh,
         }
 
     def issue_long_lived(self, account_id: int, lifetime: float) -> str:
         token = self.jwt(self._claims("long-lived", account_id, lifetime))
-        self.long_lived[token] = Grant(account_id, "long-lived", time.time() + lifetime)
+        self.long_lived[token] = Grant(account_id, "long-lived", self.now(account_id) + lifetime)
         return token
 
     def next_id(self) -> int:
