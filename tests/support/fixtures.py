@@ -21,6 +21,7 @@ from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from tests import factories
 from tests.support.backends import Databases, external_redis_url, test_engine
+from tests.support.receiver import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -95,11 +96,28 @@ def make_settings(var_dir: Path, database_url: str, redis_url: str, **overrides:
     return Settings(**values)
 
 
+# The Telegram bot the tests' installation sends alerts with (to the receiver's stand-in).
+TELEGRAM_BOT_TOKEN = "123456789:AAEjunctionTestBotTokenAAAAAAAAAAAAA"
+
+
 @pytest.fixture
 def settings(
-    tmp_path: Path, database_url: str, redis_url: str, mail_capture: MailCapture
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    mail_capture: MailCapture,
+    receiver: Receiver,
 ) -> Settings:
-    return make_settings(tmp_path / "var", database_url, redis_url, smtp_url=mail_capture.url)
+    return make_settings(
+        tmp_path / "var",
+        database_url,
+        redis_url,
+        smtp_url=mail_capture.url,
+        telegram_api_url=receiver.url,
+        telegram_bot_token=TELEGRAM_BOT_TOKEN,
+        # Alert webhooks go to the local receiver.
+        alert_webhooks_to_private_hosts=True,
+    )
 
 
 @pytest.fixture(scope="session")
