@@ -5,14 +5,18 @@ Junction's settings pointed at it, and an account connected as Junction stores o
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import time_machine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.connections.models import Connection
@@ -30,7 +34,57 @@ def amocrm_environment(sandbox: httpx.Client, sandbox_url: str) -> dict[str, str
         "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
         "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
         "JUNCTION_AMOCRM_EXTRA_HOSTS": sandbox_url,
+        "JUNCTION_AMOCRM_CONSENT_URL": f"{sandbox_url}/oauth",
     }
+
+
+async def consent(
+    api: httpx.AsyncClient,
+    sandbox: httpx.Client,
+    account_id: int,
+    decision: str = "allow",
+    headers: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Start connecting through Junction's API, answer the sandbox's consent page, and
+    return the query the browser brings back to the callback."""
+    started = await api.post("/api/connections/amocrm/authorize", headers=headers)
+    assert started.status_code == 200, started.text
+    url = started.json()["authorization_url"]
+    page = sandbox.get(url + f"&account_id={account_id}")
+    assert page.status_code == 200
+    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    answer = sandbox.post("/oauth/decision", data={**form, "decision": decision})
+    assert answer.status_code == 302
+    return {
+        key: values[0]
+        for key, values in parse_qs(urlsplit(answer.headers["location"]).query).items()
+    }
+
+
+class SandboxClock:
+    """Junction's clock (time-machine) and one sandbox account's, moved forward together:
+    tokens age on both sides as if the time had passed."""
+
+    def __init__(
+        self, traveller: time_machine.Traveller, sandbox: httpx.Client, account_id: int
+    ) -> None:
+        self._traveller = traveller
+        self._sandbox = sandbox
+        self._account_id = account_id
+
+    def advance(self, delta: timedelta) -> None:
+        self._traveller.shift(delta)
+        moved = self._sandbox.post(
+            f"/_sandbox/accounts/{self._account_id}/clock",
+            json={"advance_seconds": delta.total_seconds()},
+        )
+        assert moved.status_code == 200, moved.text
+
+
+@contextmanager
+def moving_clock(sandbox: httpx.Client, account_id: int) -> Iterator[SandboxClock]:
+    with time_machine.travel(utcnow(), tick=True) as traveller:
+        yield SandboxClock(traveller, sandbox, account_id)
 
 
 async def connect(
@@ -61,6 +115,7 @@ async def connect(
             ),
             details={"domain": host, "account_id": account_id},
             expires_at=utcnow() + expires_in,
+            refreshed_at=utcnow(),
         )
         session.add(connection)
         await session.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -69,24 +70,40 @@ async def deliver_due(runtime: Runtime) -> int:
                     .limit(BATCH)
                 )
             ).all()
-    if not due:
-        return 0
+    claimed = [c for c in [await _claim(runtime, t, d) for t, d in due] if c is not None]
     limit = asyncio.Semaphore(CONCURRENCY)
     async with httpx.AsyncClient(follow_redirects=False) as http:
 
-        async def one(tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
+        async def attempt(claim: _Claimed) -> str | None:
             async with limit:
-                return await deliver(runtime, http, tenant_id, delivery_id) is DeliveryStatus.sent
+                return await _attempt(runtime, http, claim)
 
-        results = await asyncio.gather(*(one(t, d) for t, d in due))
-    return sum(results)
+        # Only the sending runs side by side; the database work before and after is brief
+        # and done one delivery at a time.
+        errors = await asyncio.gather(*(attempt(claim) for claim in claimed))
+    statuses = [await _record(runtime, c, e) for c, e in zip(claimed, errors, strict=True)]
+    return statuses.count(DeliveryStatus.sent)
 
 
 async def deliver(
     runtime: Runtime, http: httpx.AsyncClient, tenant_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> DeliveryStatus | None:
     """Try one delivery now; its status afterwards (None if someone else holds it)."""
-    now = utcnow()
+    claim = await _claim(runtime, tenant_id, delivery_id)
+    if claim is None:
+        return None
+    return await _record(runtime, claim, await _attempt(runtime, http, claim))
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    delivery: AlertDelivery
+    alert: Alert
+    channel: AlertChannel | None
+
+
+async def _claim(runtime: Runtime, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> _Claimed | None:
+    """Hold a pending delivery for this sender (None: gone, settled or held elsewhere)."""
     async with runtime.sessionmaker() as session:
         scope_to_tenant(session, tenant_id)
         delivery = await session.scalar(
@@ -101,7 +118,7 @@ async def deliver(
                 AlertDelivery.status == DeliveryStatus.pending,
                 AlertDelivery.next_attempt_at == delivery.next_attempt_at,
             )
-            .values(next_attempt_at=now + LEASE)
+            .values(next_attempt_at=utcnow() + LEASE)
             .execution_options(synchronize_session=False)
         )
         await session.commit()
@@ -114,37 +131,48 @@ async def deliver(
             else None
         )
     assert alert is not None
-    message = Message(alert.subject, alert.text, alert.data, str(delivery.id))
-    error: str | None = None
+    return _Claimed(delivery, alert, channel)
+
+
+async def _attempt(runtime: Runtime, http: httpx.AsyncClient, claim: _Claimed) -> str | None:
+    """Send it; what went wrong, in words, or None."""
+    alert = claim.alert
+    message = Message(alert.subject, alert.text, alert.data, str(claim.delivery.id))
     try:
-        await _send(runtime, http, delivery, channel, message)
+        await _send(runtime, http, claim.delivery, claim.channel, message)
     except ChannelError as exc:
-        error = str(exc)
-    except Exception as exc:  # a bug must not keep the delivery held forever
-        log.exception("alert delivery %s failed unexpectedly", delivery_id)
-        error = f"could not be sent ({type(exc).__name__})"
+        return str(exc)
+    except Exception as exc:  # a bug must not keep the delivery held for ever
+        log.exception("alert delivery %s failed unexpectedly", claim.delivery.id)
+        return f"could not be sent ({type(exc).__name__})"
+    return None
+
+
+async def _record(runtime: Runtime, claim: _Claimed, error: str | None) -> DeliveryStatus:
+    delivery = claim.delivery
     attempts = delivery.attempts + 1
     values: dict[str, object] = {"attempts": attempts, "last_error": error}
+    status = DeliveryStatus.pending
     if error is None:
-        values |= {"status": DeliveryStatus.sent, "sent_at": utcnow()}
-    elif attempts > len(RETRY_DELAYS) or alert.kind is AlertKind.test:
+        status = DeliveryStatus.sent
+        values |= {"status": status, "sent_at": utcnow()}
+    elif attempts > len(RETRY_DELAYS) or claim.alert.kind is AlertKind.test:
         # A test is answered at once, right or wrong; it is not tried again later.
-        values |= {"status": DeliveryStatus.failed}
+        status = DeliveryStatus.failed
+        values |= {"status": status}
     else:
         values |= {"next_attempt_at": utcnow() + RETRY_DELAYS[attempts - 1]}
     async with runtime.sessionmaker() as session:
-        scope_to_tenant(session, tenant_id)
+        scope_to_tenant(session, delivery.tenant_id)
         await session.execute(
             update(AlertDelivery)
-            .where(AlertDelivery.id == delivery_id)
+            .where(AlertDelivery.id == delivery.id)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
         await session.commit()
     if error is not None:
-        log.warning("alert delivery %s to %s: %s", delivery_id, delivery.kind.value, error)
-    status = values.get("status", DeliveryStatus.pending)
-    assert isinstance(status, DeliveryStatus)
+        log.warning("alert delivery %s to %s: %s", delivery.id, delivery.kind.value, error)
     return status
 
 

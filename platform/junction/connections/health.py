@@ -47,7 +47,9 @@ def _next_check() -> timedelta:
 def _keep_alive_due(provider: ConnectionProvider, row: Connection) -> bool:
     if provider.keep_alive is None or not provider.can_refresh:
         return False
-    return utcnow() - (row.refreshed_at or row.updated_at) >= provider.keep_alive
+    # Without a record of the last renewal, count from the connection's creation: every
+    # check moves `updated_at`, which would put the keep-alive off for ever.
+    return utcnow() - (row.refreshed_at or row.created_at) >= provider.keep_alive
 
 
 def _status_of(provider: ConnectionProvider, credentials: Credentials) -> ConnectionStatus:

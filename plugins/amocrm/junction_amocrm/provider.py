@@ -123,6 +123,10 @@ class AmoProvider(ConnectionProvider):
                 )
         if response.status_code == 200:
             return ProbeResult(ok=True, detail=f"account {response.json().get('name')}")
+        if response.status_code == 429:
+            # amoCRM checks the token before the rate: the credentials work, the account
+            # is busy (orders being written); that is no reason to alarm anyone.
+            return ProbeResult(ok=True, detail="credentials accepted; the account is busy (429)")
         return ProbeResult(ok=False, detail=f"amoCRM answered {response.status_code}")
 
     # ---- connecting -----------------------------------------------------------------

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -26,6 +24,7 @@ from junction.tenancy.api_keys import hash_api_key
 from junction.tenancy.models import ApiKey, Role, Tenant
 from tests.factories import ApiKeyFactory, TenantFactory, secretbox
 from tests.support.accounts import sign_in
+from tests.support.amocrm_sandbox import consent
 
 ADMIN_KEY = "jk_admin_" + "a" * 43
 VIEWER_KEY = "jk_viewer_" + "v" * 43
@@ -66,28 +65,6 @@ async def api(amocrm_app: tuple[FastAPI, Tenant]) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
-async def _consent(
-    api: httpx.AsyncClient,
-    sandbox: httpx.Client,
-    account_id: int,
-    decision: str,
-    headers: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """Start connecting, answer the sandbox's consent page, return the callback's query."""
-    started = await api.post("/api/connections/amocrm/authorize", headers=headers)
-    assert started.status_code == 200, started.text
-    url = started.json()["authorization_url"]
-    page = sandbox.get(url + f"&account_id={account_id}")
-    assert page.status_code == 200
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
-    answer = sandbox.post("/oauth/decision", data={**form, "decision": decision})
-    assert answer.status_code == 302
-    return {
-        key: values[0]
-        for key, values in parse_qs(urlsplit(answer.headers["location"]).query).items()
-    }
-
-
 async def _connections(session: AsyncSession) -> list[Connection]:
     with cross_tenant(session, "test: every connection"):
         return list((await session.scalars(select(Connection))).all())
@@ -96,7 +73,7 @@ async def _connections(session: AsyncSession) -> list[Connection]:
 async def test_the_whole_flow_connects_the_account(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
-    callback = await _consent(api, sandbox, account_id, "allow")
+    callback = await consent(api, sandbox, account_id, "allow")
     assert set(callback) == {"code", "state", "referer", "client_id"}
     response = await api.get("/connections/amocrm/callback", params=callback)
     assert response.status_code == 201, response.text
@@ -124,7 +101,7 @@ async def test_the_whole_flow_connects_the_account(
 async def test_a_replayed_state_is_refused(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
-    callback = await _consent(api, sandbox, account_id, "allow")
+    callback = await consent(api, sandbox, account_id, "allow")
     assert (await api.get("/connections/amocrm/callback", params=callback)).status_code == 201
     replay = await api.get("/connections/amocrm/callback", params=callback)
     assert replay.status_code == 400
@@ -138,7 +115,7 @@ async def test_a_replayed_state_is_refused(
 async def test_a_forged_state_is_refused(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int
 ) -> None:
-    callback = await _consent(api, sandbox, account_id, "allow")
+    callback = await consent(api, sandbox, account_id, "allow")
     payload, _, _ = callback["state"].partition(".")
     forged = await api.get(
         "/connections/amocrm/callback", params={**callback, "state": payload + ".AAAA"}
@@ -152,7 +129,7 @@ async def test_a_forged_state_is_refused(
 async def test_a_denied_consent_leaves_nothing_behind(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
-    callback = await _consent(api, sandbox, account_id, "deny")
+    callback = await consent(api, sandbox, account_id, "deny")
     assert callback["error"] == "access_denied"
     response = await api.get("/connections/amocrm/callback", params=callback)
     assert response.status_code == 400
@@ -165,7 +142,7 @@ async def test_a_denied_consent_leaves_nothing_behind(
 async def test_a_forged_referer_never_receives_the_secret(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
-    callback = await _consent(api, sandbox, account_id, "allow")
+    callback = await consent(api, sandbox, account_id, "allow")
     response = await api.get(
         "/connections/amocrm/callback", params={**callback, "referer": "evil.example.com"}
     )
@@ -179,7 +156,7 @@ async def test_a_forged_referer_never_receives_the_secret(
 async def test_a_bad_code_is_explained(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
-    callback = await _consent(api, sandbox, account_id, "allow")
+    callback = await consent(api, sandbox, account_id, "allow")
     response = await api.get(
         "/connections/amocrm/callback", params={**callback, "code": "code_wrong"}
     )
@@ -194,10 +171,10 @@ async def test_connecting_the_same_account_again_replaces_the_tokens(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
     first = await api.get(
-        "/connections/amocrm/callback", params=await _consent(api, sandbox, account_id, "allow")
+        "/connections/amocrm/callback", params=await consent(api, sandbox, account_id, "allow")
     )
     second = await api.get(
-        "/connections/amocrm/callback", params=await _consent(api, sandbox, account_id, "allow")
+        "/connections/amocrm/callback", params=await consent(api, sandbox, account_id, "allow")
     )
     assert first.json()["id"] == second.json()["id"]
     [connection] = await _connections(session)
@@ -208,7 +185,7 @@ async def test_the_disconnect_callback_revokes_the_connection(
     api: httpx.AsyncClient, sandbox: httpx.Client, account_id: int, session: AsyncSession
 ) -> None:
     await api.get(
-        "/connections/amocrm/callback", params=await _consent(api, sandbox, account_id, "allow")
+        "/connections/amocrm/callback", params=await consent(api, sandbox, account_id, "allow")
     )
     integration = sandbox.get("/_sandbox/integration").json()
     message = f"{integration['client_id']}|{account_id}".encode()
@@ -293,12 +270,12 @@ async def test_a_connection_started_in_a_browser_is_finished_in_that_browser(
         await sign_in(app, session, tenant, Role.admin) as admin,
         await sign_in(app, session, tenant, Role.admin) as other,
     ):
-        callback = await _consent(admin.client, sandbox, account_id, "allow", admin.headers)
+        callback = await consent(admin.client, sandbox, account_id, "allow", admin.headers)
         # The consent link went elsewhere: another log-in, even of the same workspace.
         elsewhere = await other.client.get("/connections/amocrm/callback", params=callback)
         assert elsewhere.status_code == 400
         assert elsewhere.json()["error"]["code"] == "invalid_state"
-        callback = await _consent(admin.client, sandbox, account_id, "allow", admin.headers)
+        callback = await consent(admin.client, sandbox, account_id, "allow", admin.headers)
         finished = await admin.client.get("/connections/amocrm/callback", params=callback)
         assert finished.status_code == 201, finished.text
         me = (await admin.client.get("/api/auth/me")).json()
