@@ -119,9 +119,21 @@ async def paste_credentials(
         runtime,
         caller.tenant_id,
         provider,
-        chosen.connect_with_credentials(fields),
+        _probed(chosen, chosen.connect_with_credentials(fields)),
         actor=(caller.actor_type, caller.actor_id),
     )
+
+
+async def _probed(
+    provider: ConnectionProvider, connecting: Awaitable[NewConnection]
+) -> NewConnection:
+    """Pasted credentials are saved only once a call made with them has worked: a typo
+    must not replace credentials that work."""
+    new = await connecting
+    probe = await provider.probe(new.secrets, new.details)
+    if not probe.ok:
+        raise AuthorizationError(f"the {provider.title} credentials do not work: {probe.detail}")
+    return new
 
 
 def _actor(recorded: str) -> tuple[ActorType, str]:

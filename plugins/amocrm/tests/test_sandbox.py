@@ -33,6 +33,26 @@ def test_a_refresh_token_works_once(sandbox: httpx.Client, account_id: int) -> N
     assert again.json()["type"] == "https://developers.amocrm.ru/v3/errors/OAuthProblemJson"
 
 
+def test_a_refresh_token_unused_for_three_months_is_dead(
+    sandbox: httpx.Client, account_id: int
+) -> None:
+    old = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()
+    young = sandbox.post(f"/_sandbox/accounts/{account_id}/tokens", json={}).json()
+    sandbox.post(f"/_sandbox/accounts/{account_id}/clock", json={"advance_seconds": 89 * 86400})
+    assert _token(
+        sandbox, grant_type="refresh_token", refresh_token=young["refresh_token"]
+    ).is_success
+    sandbox.post(f"/_sandbox/accounts/{account_id}/clock", json={"advance_seconds": 2 * 86400})
+    dead = _token(sandbox, grant_type="refresh_token", refresh_token=old["refresh_token"])
+    assert dead.status_code == 401
+    assert dead.json()["hint"] == "Token has been revoked"
+    # The account's API sees the same clock: a day's access token is long dead.
+    answer = sandbox.get(
+        "/api/v4/account", headers={"Authorization": f"Bearer {old['access_token']}"}
+    )
+    assert answer.status_code == 401
+
+
 def test_an_authorization_code_works_once(sandbox: httpx.Client, account_id: int) -> None:
     client_id = sandbox.get("/_sandbox/integration").json()["client_id"]
     code = sandbox.post(
