@@ -42,7 +42,8 @@ class ContractProvider(ConnectionProvider):
     name = "contract-provider"
     title = "Contract provider"
 
-    can_refresh = True
+    def renewable(self, secrets: Mapping[str, Any]) -> bool:
+        return True
 
     async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:
         return ProbeResult(ok=secrets.get("token") == "good", detail="checked")

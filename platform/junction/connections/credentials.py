@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.connections.models import Connection, ConnectionStatus
+from junction.connections.models import NEEDS_A_PERSON, Connection, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import scope_to_tenant
 from junction.plugins.interfaces import ConnectionProvider, CredentialsRejected
@@ -34,9 +34,16 @@ class NeedsReauth(Exception):
     Work that raises it is paused until the connection is healthy again.
     """
 
-    def __init__(self, message: str, connection_id: uuid.UUID | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        connection_id: uuid.UUID | None = None,
+        status: ConnectionStatus = ConnectionStatus.needs_reauth,
+    ) -> None:
         super().__init__(message)
         self.connection_id = connection_id
+        # What the connection was marked: `expired` when its expiry has passed.
+        self.status = status
 
 
 class ConnectionGone(Exception):
@@ -102,12 +109,12 @@ class ConnectionCredentials:
     async def current(self) -> Credentials:
         """Usable credentials, refreshed first when they are about to expire."""
         credentials = await self.load()
-        if credentials.status in (ConnectionStatus.needs_reauth, ConnectionStatus.revoked):
+        if credentials.status in NEEDS_A_PERSON:
             raise NeedsReauth(
                 f"the {self._provider.title} connection needs to be reconnected",
                 self._connection_id,
             )
-        if self.expiring(credentials) and self._provider.can_refresh:
+        if self.expiring(credentials) and self._provider.renewable(credentials.secrets):
             credentials = await self.refresh(credentials.version)
         return credentials
 
@@ -122,10 +129,16 @@ class ConnectionCredentials:
             credentials = await self.load()
             if credentials.version != seen_version:
                 return credentials
-            if not self._provider.can_refresh:
-                await self._mark(ConnectionStatus.needs_reauth)
+            if not self._provider.renewable(credentials.secrets):
+                lapsed = credentials.expires_at is not None and credentials.expires_at <= utcnow()
+                status = ConnectionStatus.expired if lapsed else ConnectionStatus.needs_reauth
+                await self._mark(status)
                 raise NeedsReauth(
-                    f"the {self._provider.title} credentials were refused", self._connection_id
+                    f"the {self._provider.title} credentials "
+                    + ("have expired" if lapsed else "were refused")
+                    + "; paste new ones or reconnect",
+                    self._connection_id,
+                    status,
                 )
             try:
                 renewed = await self._provider.refresh(credentials.secrets, credentials.details)

@@ -23,7 +23,12 @@ from junction.connections.credentials import (
     Credentials,
     NeedsReauth,
 )
-from junction.connections.models import Connection, ConnectionCheck, ConnectionStatus
+from junction.connections.models import (
+    NEEDS_A_PERSON,
+    Connection,
+    ConnectionCheck,
+    ConnectionStatus,
+)
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.plugins.interfaces import ConnectionProvider
@@ -37,15 +42,14 @@ EXPIRING_WITHIN = timedelta(days=3)
 HISTORY = timedelta(days=30)
 # Checks one cron run makes at most; the rest wait for the next run.
 BATCH = 100
-NEEDS_A_PERSON = (ConnectionStatus.needs_reauth, ConnectionStatus.revoked)
 
 
 def _next_check() -> timedelta:
     return CHECK_INTERVAL * random.uniform(0.8, 1.2)  # noqa: S311 - spreading only
 
 
-def _keep_alive_due(provider: ConnectionProvider, row: Connection) -> bool:
-    if provider.keep_alive is None or not provider.can_refresh:
+def _keep_alive_due(provider: ConnectionProvider, row: Connection, current: Credentials) -> bool:
+    if provider.keep_alive is None or not provider.renewable(current.secrets):
         return False
     # Without a record of the last renewal, count from the connection's creation: every
     # check moves `updated_at`, which would put the keep-alive off for ever.
@@ -55,7 +59,7 @@ def _keep_alive_due(provider: ConnectionProvider, row: Connection) -> bool:
 def _status_of(provider: ConnectionProvider, credentials: Credentials) -> ConnectionStatus:
     """A working credential's status, by its expiry (renewable ones renew themselves)."""
     expires_at = credentials.expires_at
-    if provider.can_refresh or expires_at is None:
+    if provider.renewable(credentials.secrets) or expires_at is None:
         return ConnectionStatus.healthy
     if expires_at <= utcnow():
         return ConnectionStatus.expired
@@ -91,21 +95,23 @@ async def check_connection(
         )
         try:
             current = await credentials.load()
-            if provider.can_refresh and (
-                credentials.expiring(current) or _keep_alive_due(provider, row)
+            renewable = provider.renewable(current.secrets)
+            if renewable and (
+                credentials.expiring(current) or _keep_alive_due(provider, row, current)
             ):
                 current = await credentials.refresh(current.version)
                 refreshed = True
             probe = await provider.probe(current.secrets, current.details)
-            if not probe.ok and provider.can_refresh and not refreshed:
-                # A token revoked early: one renewal, then the probe decides.
+            if not probe.ok and not refreshed and (renewable or probe.refused):
+                # Refused: a renewable token is renewed once and probed again; any other
+                # is marked for a person (`refresh` does both).
                 current = await credentials.refresh(current.version)
                 refreshed = True
                 probe = await provider.probe(current.secrets, current.details)
             status = _status_of(provider, current) if probe.ok else ConnectionStatus.error
             detail = probe.detail
         except NeedsReauth as exc:
-            status, detail = ConnectionStatus.needs_reauth, str(exc)
+            status, detail = exc.status, str(exc)
         except ConnectionGone:
             return None
         if refreshed:

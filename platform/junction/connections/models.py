@@ -23,6 +23,11 @@ class ConnectionStatus(StrEnum):
     error = "error"
 
 
+# Statuses only a person can fix (reconnecting, pasting new credentials): nothing is
+# sent with such a connection, and work that needs it waits, paused.
+NEEDS_A_PERSON = (ConnectionStatus.needs_reauth, ConnectionStatus.revoked, ConnectionStatus.expired)
+
+
 class AlertState(StrEnum):
     """What the tenant was last told about a connection."""
 

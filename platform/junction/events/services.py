@@ -11,14 +11,11 @@ from redis.asyncio import Redis
 from sqlalchemy import Table, bindparam, func, select, update
 
 from junction.connections.credentials import ConnectionCredentials, NeedsReauth
-from junction.connections.models import Connection, ConnectionStatus
+from junction.connections.models import NEEDS_A_PERSON, Connection
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event
 from junction.plugins.interfaces import Checkpoint, PermanentError, PluginServices
 from junction.runtime import Runtime
-
-# Statuses whose credentials a person must fix before anything can be sent.
-NEEDS_A_PERSON = (ConnectionStatus.needs_reauth, ConnectionStatus.revoked)
 
 
 class LeaseLost(Exception):

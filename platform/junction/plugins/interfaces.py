@@ -89,6 +89,8 @@ class Source(ABC):
 class ProbeResult:
     ok: bool
     detail: str = ""
+    # The outside system refused the credentials themselves (a 401), rather than failing.
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,14 @@ class ConnectionProvider(ABC):
 
     name: str
     title: str
-    # Whether `refresh` can renew the credentials without a person.
-    can_refresh: bool = False
     # Renew the credentials at least this often, used or not: for providers whose
     # refresh tokens die after a while unused (amoCRM's, after three months).
     keep_alive: timedelta | None = None
+
+    def renewable(self, secrets: Mapping[str, Any]) -> bool:
+        """Whether `refresh` can renew these credentials without a person (an OAuth
+        grant can; a pasted long-lived token cannot, and is reported before it expires)."""
+        return False
 
     @abstractmethod
     async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:

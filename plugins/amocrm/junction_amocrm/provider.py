@@ -89,7 +89,6 @@ LONG_LIVED_FIELDS = ("domain", "access_token")
 class AmoProvider(ConnectionProvider):
     name = "amocrm"
     title = "amoCRM"
-    can_refresh = True
     # amoCRM's refresh tokens die after three months unused: renew monthly regardless.
     keep_alive = timedelta(days=30)
 
@@ -105,6 +104,10 @@ class AmoProvider(ConnectionProvider):
 
     def base_url(self, details: Mapping[str, Any]) -> str:
         return api_base_url(str(details["domain"]), self.settings.extra_hosts)
+
+    def renewable(self, secrets: Mapping[str, Any]) -> bool:
+        # OAuth grants carry a refresh token; pasted long-lived tokens do not.
+        return bool(secrets.get("refresh_token"))
 
     async def probe(self, secrets: Mapping[str, Any], details: Mapping[str, Any]) -> ProbeResult:
         try:
@@ -127,7 +130,11 @@ class AmoProvider(ConnectionProvider):
             # amoCRM checks the token before the rate: the credentials work, the account
             # is busy (orders being written); that is no reason to alarm anyone.
             return ProbeResult(ok=True, detail="credentials accepted; the account is busy (429)")
-        return ProbeResult(ok=False, detail=f"amoCRM answered {response.status_code}")
+        return ProbeResult(
+            ok=False,
+            detail=f"amoCRM answered {response.status_code}",
+            refused=response.status_code == 401,
+        )
 
     # ---- connecting -----------------------------------------------------------------
 

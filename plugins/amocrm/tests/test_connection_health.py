@@ -10,14 +10,17 @@ from sandbox_accounts import sandbox_provider
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.alerts.models import Alert
+from junction.alerts.raising import raise_due_alerts
 from junction.connections.health import check_connection, check_due_connections
 from junction.connections.models import Connection, ConnectionCheck, ConnectionStatus
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import EventStatus, PauseCause
 from junction.runtime import Runtime
+from junction_amocrm.provider import jwt_expiry
 from tests.factories import EventFactory, secretbox
-from tests.support.amocrm_sandbox import amocrm_environment, connect
+from tests.support.amocrm_sandbox import amocrm_environment, connect, moving_clock
 
 
 @pytest.fixture(autouse=True)
@@ -153,3 +156,45 @@ async def test_the_cron_checks_only_what_is_due(
         checked = set(await session.scalars(select(ConnectionCheck.connection_id)))
     assert due.id in checked
     assert later.id not in checked
+
+
+async def test_a_long_lived_token_is_reported_before_and_when_it_expires(
+    runtime: Runtime, session: AsyncSession, sandbox: httpx.Client, account_id: int
+) -> None:
+    """A pasted token cannot be renewed: its JWT `exp` says when a person must act."""
+    token = sandbox.post(
+        f"/_sandbox/accounts/{account_id}/long-lived-token", json={"seconds": 2 * 86400}
+    ).json()["access_token"]
+    connection = await connect(runtime.sessionmaker, sandbox, account_id)
+    scope_to_tenant(session, connection.tenant_id)
+    await session.execute(
+        update(Connection)
+        .where(Connection.id == connection.id)
+        .values(
+            secrets_encrypted=secretbox.encrypt_json({"access_token": token}),
+            expires_at=jwt_expiry(token),
+        )
+    )
+    await session.commit()
+    with moving_clock(sandbox, account_id) as clock:
+        soon = await check_connection(runtime, connection.tenant_id, connection.id)
+        assert soon is not None
+        assert soon.status is ConnectionStatus.expiring
+        assert not soon.refreshed
+        await raise_due_alerts(runtime)
+        clock.advance(timedelta(days=2, hours=1))
+        gone = await check_connection(runtime, connection.tenant_id, connection.id)
+        assert gone is not None
+        assert gone.status is ConnectionStatus.expired
+        assert gone.detail == "the amoCRM credentials have expired; paste new ones or reconnect"
+        await raise_due_alerts(runtime)
+    subjects = [
+        alert.subject
+        for alert in await session.scalars(
+            select(Alert).where(Alert.connection_id == connection.id).order_by(Alert.created_at)
+        )
+    ]
+    assert subjects == [
+        "amoCRM connection “amoCRM” expires soon",
+        "amoCRM connection “amoCRM” expired",
+    ]
