@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -50,37 +52,52 @@ RETRY_DELAYS = (
 LEASE = timedelta(minutes=2)
 BATCH = 200
 CONCURRENCY = 10
+# How long one cron run (every minute) keeps delivering.
+RUN_SECONDS = 45.0
 # Alerts (and their deliveries) are kept this long for the tenant to look back on.
 HISTORY = timedelta(days=90)
 
 
-async def deliver_due(runtime: Runtime) -> int:
-    """The cron's second half: every delivery that is due; returns how many were sent."""
-    now = utcnow()
-    async with runtime.sessionmaker() as session:
-        with cross_tenant(session, "alerts: deliveries due"):
-            due = (
-                await session.execute(
-                    select(AlertDelivery.tenant_id, AlertDelivery.id)
-                    .where(
-                        AlertDelivery.status == DeliveryStatus.pending,
-                        AlertDelivery.next_attempt_at <= now,
-                    )
-                    .order_by(AlertDelivery.next_attempt_at)
-                    .limit(BATCH)
-                )
-            ).all()
+async def deliver_due(runtime: Runtime, *, budget: float = RUN_SECONDS) -> int:
+    """The cron's second half: every delivery that is due, a batch at a time for at most
+    `budget` seconds; returns how many were sent."""
+    deadline = time.monotonic() + budget
+    sent = 0
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        while time.monotonic() < deadline:
+            now = utcnow()
+            async with runtime.sessionmaker() as session:
+                with cross_tenant(session, "alerts: deliveries due"):
+                    due = (
+                        await session.execute(
+                            select(AlertDelivery.tenant_id, AlertDelivery.id)
+                            .where(
+                                AlertDelivery.status == DeliveryStatus.pending,
+                                AlertDelivery.next_attempt_at <= now,
+                            )
+                            .order_by(AlertDelivery.next_attempt_at)
+                            .limit(BATCH)
+                        )
+                    ).all()
+            if not due:
+                break
+            sent += await _deliver_batch(runtime, http, due)
+    return sent
+
+
+async def _deliver_batch(
+    runtime: Runtime, http: httpx.AsyncClient, due: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> int:
     claimed = [c for c in [await _claim(runtime, t, d) for t, d in due] if c is not None]
     limit = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(follow_redirects=False) as http:
 
-        async def attempt(claim: _Claimed) -> str | None:
-            async with limit:
-                return await _attempt(runtime, http, claim)
+    async def attempt(claim: _Claimed) -> str | None:
+        async with limit:
+            return await _attempt(runtime, http, claim)
 
-        # Only the sending runs side by side; the database work before and after is brief
-        # and done one delivery at a time.
-        errors = await asyncio.gather(*(attempt(claim) for claim in claimed))
+    # Only the sending runs side by side; the database work before and after is brief
+    # and done one delivery at a time.
+    errors = await asyncio.gather(*(attempt(claim) for claim in claimed))
     statuses = [await _record(runtime, c, e) for c, e in zip(claimed, errors, strict=True)]
     return statuses.count(DeliveryStatus.sent)
 

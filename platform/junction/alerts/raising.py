@@ -92,34 +92,43 @@ def _out_of_step() -> ColumnElement[bool]:
 
 
 async def raise_due_alerts(runtime: Runtime) -> int:
-    """The cron's first half: alerts for every connection that is due one."""
-    now = utcnow()
-    async with runtime.sessionmaker() as session:
-        with cross_tenant(session, "alerts: connections out of step with their alerts"):
-            rows = (
-                await session.execute(
-                    select(
-                        Connection.tenant_id,
-                        Connection.id,
-                        Connection.status,
-                        Connection.alert_state,
-                        Connection.remind_at,
-                    )
-                    .where(or_(_out_of_step(), Connection.remind_at <= now))
-                    .limit(BATCH)
-                )
-            ).all()
+    """The cron's first half: alerts for every connection that is due one (a batch at a
+    time: an outage can break thousands of connections at once)."""
+    seen: set[uuid.UUID] = set()
     raised = 0
-    for tenant_id, connection_id, status, told, remind_at in rows:
-        kind = decide(told, remind_at, alert_state_of(status), now)
-        if kind is None:
-            continue
-        try:
-            if await _raise(runtime, tenant_id, connection_id, kind, told, remind_at):
-                raised += 1
-        except Exception:
-            log.exception("could not raise the alert for connection %s", connection_id)
-    return raised
+    while True:
+        now = utcnow()
+        async with runtime.sessionmaker() as session:
+            with cross_tenant(session, "alerts: connections out of step with their alerts"):
+                rows = (
+                    await session.execute(
+                        select(
+                            Connection.tenant_id,
+                            Connection.id,
+                            Connection.status,
+                            Connection.alert_state,
+                            Connection.remind_at,
+                        )
+                        .where(or_(_out_of_step(), Connection.remind_at <= now))
+                        .order_by(Connection.id)
+                        .limit(BATCH + len(seen))
+                    )
+                ).all()
+        # What was looked at and left (an `error` not yet repeated, a crash) waits for
+        # the next run.
+        fresh = [row for row in rows if row[1] not in seen][:BATCH]
+        if not fresh:
+            return raised
+        for tenant_id, connection_id, status, told, remind_at in fresh:
+            seen.add(connection_id)
+            kind = decide(told, remind_at, alert_state_of(status), now)
+            if kind is None:
+                continue
+            try:
+                if await _raise(runtime, tenant_id, connection_id, kind, told, remind_at):
+                    raised += 1
+            except Exception:
+                log.exception("could not raise the alert for connection %s", connection_id)
 
 
 async def _errors_persist(session: AsyncSession, connection_id: uuid.UUID) -> bool:
