@@ -36,6 +36,7 @@ from junction_amocrm.errors import (
     AmoValidationError,
 )
 from junction_amocrm.redaction import for_log
+from junction_amocrm.transport import http_client
 
 MAX_BATCH = 250
 DEFAULT_BATCH = 50
@@ -109,7 +110,7 @@ class AmoClient:
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
         self._limiter = limiter
-        self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._http = http or http_client(timeout=DEFAULT_TIMEOUT)
         self._owns_http = http is None
         self._log = log
         self._sleep = sleep

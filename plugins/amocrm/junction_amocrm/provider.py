@@ -24,6 +24,7 @@ from junction.plugins.interfaces import (
 )
 from junction_amocrm.hosts import HostNotAllowed, api_base_url
 from junction_amocrm.settings import AmoSettings
+from junction_amocrm.transport import http_client, tls
 
 TOKEN_PATH = "/oauth2/access_token"  # noqa: S105 - a path, not a secret
 
@@ -54,6 +55,7 @@ def oauth_client(settings: AmoSettings, secrets: Mapping[str, Any]) -> AsyncOAut
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
         redirect_uri=secrets.get("redirect_uri") or settings.redirect_uri,
         timeout=30,
+        verify=tls(),
     )
     client.register_compliance_hook("access_token_response", _amocrm_errors)
     client.register_compliance_hook("refresh_token_response", _amocrm_errors)
@@ -114,7 +116,7 @@ class AmoProvider(ConnectionProvider):
             base = self.base_url(details)
         except HostNotAllowed as exc:
             return ProbeResult(ok=False, detail=str(exc))
-        async with httpx.AsyncClient(timeout=15) as http:
+        async with http_client(timeout=15) as http:
             try:
                 response = await http.get(
                     f"{base}/api/v4/account",
@@ -223,7 +225,7 @@ class AmoProvider(ConnectionProvider):
         return self._new_connection(domain, account, secrets, token_expiry(token))
 
     async def _account(self, base: str, access_token: str) -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=15) as http:
+        async with http_client(timeout=15) as http:
             try:
                 response = await http.get(
                     f"{base}/api/v4/account", headers={"Authorization": f"Bearer {access_token}"}
@@ -314,7 +316,7 @@ class AmoProvider(ConnectionProvider):
             base = api_base_url(str(api_domain), self.settings.extra_hosts)
         except HostNotAllowed:
             return None
-        async with httpx.AsyncClient(timeout=15) as http:
+        async with http_client(timeout=15) as http:
             try:
                 response = await http.get(
                     f"{base}/oauth2/account/current/subdomain",
