@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.alerts.delivery import deliver
+from junction.alerts.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertKind,
+    ChannelKind,
+    DeliveryStatus,
+)
 from junction.events.processing import process_event
 from junction.runtime import Runtime
 from junction.settings import Settings
-from tests.factories import EventFactory
+from tests.factories import EventFactory, TenantFactory
+from tests.support.fixtures import TELEGRAM_BOT_TOKEN
 from tests.support.log_capture import json_logs
+from tests.support.receiver import UNKNOWN_CHAT
 
 
 def _lines(output: str) -> list[dict[str, object]]:
@@ -68,3 +80,31 @@ async def test_an_unhandled_error_is_logged_with_the_route_template(
     assert record.getMessage() == "unhandled error in GET /api/broken/{secret_token}"
     assert record.exc_info is not None
     assert "tok-never-logged" not in caplog.text
+
+
+async def test_a_telegram_alert_leaves_its_bot_token_out_of_the_log(
+    capsys: pytest.CaptureFixture[str], settings: Settings, runtime: Runtime, session: AsyncSession
+) -> None:
+    """The Bot API's URL holds the bot's token: no request URL is logged."""
+    tenant = TenantFactory()
+    channel = AlertChannel(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        kind=ChannelKind.telegram,
+        name="Chat",
+        target=UNKNOWN_CHAT,
+    )
+    session.add(channel)
+    alert = Alert(id=uuid.uuid4(), tenant_id=tenant.id, kind=AlertKind.test, subject="s", text="t")
+    session.add(alert)
+    delivery = AlertDelivery(
+        tenant_id=tenant.id, alert_id=alert.id, channel_id=channel.id, kind=channel.kind, target="c"
+    )
+    session.add(delivery)
+    await session.commit()
+    with json_logs(settings):
+        async with httpx.AsyncClient() as http:
+            assert await deliver(runtime, http, tenant.id, delivery.id) is DeliveryStatus.failed
+    output = capsys.readouterr().err
+    assert "Telegram refused the message" in output
+    assert TELEGRAM_BOT_TOKEN not in output

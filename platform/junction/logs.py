@@ -62,6 +62,9 @@ def configure_logging(settings: Settings) -> None:
     # uvicorn's access log prints raw paths, which carry webhook tokens; Junction writes
     # its own access log from route templates instead.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's full URL at INFO, and some URLs carry a secret
+    # (Telegram's Bot API puts the bot's token in the path).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "arq"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
