@@ -32,16 +32,15 @@ from pathlib import Path
 
 import httpx
 
+# The tests' HTTP receiver stands in for the workspaces' webhook endpoints.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import (
+from harness import (
     backend_environment,
-    free_port,
     junction,
     pick_backend,
-    start,
+    start_amocrm_sandbox,
     stop,
-    wait_until,
 )
 
 CONNECTIONS = 400
@@ -186,8 +185,6 @@ def main() -> None:
     backend = pick_backend(parser.parse_args().backend)
     workdir = Path(tempfile.mkdtemp(prefix="junction-connection-health-"))
     log = workdir / "processes.log"
-    sandbox_port = free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env = backend_environment(
         backend,
         {
@@ -198,22 +195,8 @@ def main() -> None:
             "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
         },
     )
-    sandbox = start(env, log, "sandbox", "amocrm", "--port", str(sandbox_port))
+    sandbox, sandbox_url = start_amocrm_sandbox(env, log)
     try:
-        wait_until(
-            lambda: httpx.get(f"{sandbox_url}/_sandbox/integration").status_code == 200,
-            30,
-            "the sandbox starting",
-        )
-        integration = httpx.get(f"{sandbox_url}/_sandbox/integration").json()
-        env.update(
-            {
-                "JUNCTION_AMOCRM_CLIENT_ID": integration["client_id"],
-                "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
-                "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
-                "JUNCTION_AMOCRM_EXTRA_HOSTS": sandbox_url,
-            }
-        )
         junction(env, "migrate")
         os.environ.update(env)
         figures = asyncio.run(run(env, sandbox_url))

@@ -106,6 +106,27 @@ def stop(*processes: subprocess.Popen[bytes] | None) -> None:
             process.wait(timeout=30)
 
 
+def start_amocrm_sandbox(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The amoCRM sandbox on a free port, and `env` pointed at its integration."""
+    url = f"http://127.0.0.1:{free_port()}"
+    process = start(env, log, "sandbox", "amocrm", "--port", url.rsplit(":", 1)[1])
+    wait_until(
+        lambda: httpx.get(f"{url}/_sandbox/integration").status_code == 200,
+        30,
+        "the sandbox starting",
+    )
+    integration = httpx.get(f"{url}/_sandbox/integration").json()
+    env.update(
+        {
+            "JUNCTION_AMOCRM_CLIENT_ID": integration["client_id"],
+            "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
+            "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
+            "JUNCTION_AMOCRM_EXTRA_HOSTS": url,
+        }
+    )
+    return process, url
+
+
 def database_url(env: dict[str, str]) -> str:
     """The database the Junction processes started with `env` use (Junction's own rule)."""
     from junction.settings import Settings

@@ -41,6 +41,7 @@ from harness import (
     pending,
     pick_backend,
     start,
+    start_amocrm_sandbox,
     stop,
     wait_until,
 )
@@ -105,8 +106,7 @@ def main() -> None:
     backend = pick_backend(parser.parse_args().backend)
     workdir = Path(tempfile.mkdtemp(prefix="junction-order-to-lead-"))
     log = workdir / "processes.log"
-    sandbox_port, api_port = free_port(), free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    api_port = free_port()
     base = f"http://127.0.0.1:{api_port}"
     env = backend_environment(
         backend,
@@ -118,23 +118,9 @@ def main() -> None:
             "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
         },
     )
-    sandbox = start(env, log, "sandbox", "amocrm", "--port", str(sandbox_port))
+    sandbox, sandbox_url = start_amocrm_sandbox(env, log)
     api = worker = None
     try:
-        wait_until(
-            lambda: httpx.get(f"{sandbox_url}/_sandbox/integration").status_code == 200,
-            30,
-            "the sandbox starting",
-        )
-        integration = httpx.get(f"{sandbox_url}/_sandbox/integration").json()
-        env.update(
-            {
-                "JUNCTION_AMOCRM_CLIENT_ID": integration["client_id"],
-                "JUNCTION_AMOCRM_CLIENT_SECRET": integration["client_secret"],
-                "JUNCTION_AMOCRM_REDIRECT_URI": integration["redirect_uri"],
-                "JUNCTION_AMOCRM_EXTRA_HOSTS": sandbox_url,
-            }
-        )
         account_id = httpx.post(
             f"{sandbox_url}/_sandbox/accounts", json={"subdomain": "bench", "name": "Bench"}
         ).json()["id"]
@@ -171,7 +157,10 @@ def main() -> None:
         wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 60, "the API")
         connected = httpx.post(
             f"{base}/api/connections/amocrm/credentials",
-            json={"domain": integration["host"], "access_token": token},
+            json={
+                "domain": httpx.get(f"{sandbox_url}/_sandbox/integration").json()["host"],
+                "access_token": token,
+            },
             headers=auth,
             timeout=30,
         )

@@ -3,14 +3,17 @@ sandbox account, with the plugin installed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from junction.app import create_app
 from junction.connections.models import Connection
 from junction.events.models import Event
 from junction.intake.models import InboundEndpoint
@@ -18,7 +21,8 @@ from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
-from tests.factories import InboundEndpointFactory, PluginInstallationFactory
+from junction.tenancy.models import Role
+from tests.factories import ApiKeyFactory, InboundEndpointFactory, PluginInstallationFactory
 from tests.support.amocrm_sandbox import amocrm_environment, connect
 
 PARTNER = "700100"
@@ -120,6 +124,30 @@ async def shop(
         yield Shop(runtime, sandbox, account_id, account, installation, connection)
     finally:
         await runtime.close()
+
+
+@pytest.fixture
+async def shop_api(
+    shop: Shop,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Junction's API as the shop's workspace admin (an API key)."""
+    key = f"jk_shop_{uuid.uuid4().hex}"
+    ApiKeyFactory(tenant=shop.installation.tenant, key=key, role=Role.admin)
+    await session.commit()
+    # Built after the shop fixture pointed the amoCRM provider at the sandbox.
+    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://junction.test",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as client,
+    ):
+        yield client
 
 
 def event_for(endpoint: InboundEndpoint, payload: Any, key: str) -> Event:

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounts.capture import MailCapture
 from junction.alerts.channels import SIGNATURE_HEADER, verify_signature
 from junction.alerts.delivery import deliver_due
 from junction.alerts.models import Alert, AlertChannel, AlertKind, ChannelKind
 from junction.alerts.raising import raise_due_alerts
-from junction.app import create_app
 from junction.connections.health import check_due_connections
 from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
@@ -28,10 +26,7 @@ from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event, EventStatus, PauseCause
 from junction.events.processing import process_event
 from junction.events.sweeper import resume_paused_events
-from junction.plugins.registry import build_registry
-from junction.settings import Settings
-from junction.tenancy.models import Role, Tenant
-from tests.factories import ApiKeyFactory, secretbox
+from tests.factories import secretbox
 from tests.support.amocrm_sandbox import consent, moving_clock
 from tests.support.events import reload_event, reload_events
 from tests.support.mail import mail_to
@@ -163,33 +158,10 @@ async def test_a_connection_unused_past_its_refresh_tokens_life_is_kept_alive(
     assert await _alerts(session, shop) == []
 
 
-@pytest.fixture
-async def api(
-    shop: Shop,
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    session: AsyncSession,
-) -> AsyncIterator[httpx.AsyncClient]:
-    key = f"jk_alerts_{uuid.uuid4().hex}"
-    tenant = await session.get(Tenant, shop.connection.tenant_id)
-    ApiKeyFactory(tenant=tenant, key=key, role=Role.admin)
-    await session.commit()
-    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://junction.test",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
-        yield client
-
-
 async def test_a_revoked_refresh_token_pauses_alerts_once_and_a_reconnect_resumes_all(
     shop: Shop,
     session: AsyncSession,
-    api: httpx.AsyncClient,
+    shop_api: httpx.AsyncClient,
     mail_capture: MailCapture,
     receiver: Receiver,
 ) -> None:
@@ -223,8 +195,8 @@ async def test_a_revoked_refresh_token_pauses_alerts_once_and_a_reconnect_resume
     assert hook.json()["type"] == "connection.broken"
     assert hook.json()["paused_events"] == 3
 
-    callback = await consent(api, shop.sandbox, shop.account_id)
-    reconnected = await api.get("/connections/amocrm/callback", params=callback)
+    callback = await consent(shop_api, shop.sandbox, shop.account_id)
+    reconnected = await shop_api.get("/connections/amocrm/callback", params=callback)
     assert reconnected.status_code == 201, reconnected.text
     assert reconnected.json()["id"] == str(shop.connection.id)
     assert await resume_paused_events(shop.runtime) == 3

@@ -3,55 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
-from asgi_lifespan import LifespanManager
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.app import create_app
-from junction.plugins.registry import build_registry
-from junction.settings import Settings
-from junction.tenancy.models import Role
-from tests.factories import ApiKeyFactory
 from tests.support.order_to_lead_shop import PARTNER, Shop
 
-KEY = "jk_preview_" + "p" * 43
 ORDER = (
     Path(__file__).parents[2] / "shops/tests/real-payloads/opencart/arastta_getOrder_order18.json"
 )
 
 
-@pytest.fixture
-async def api(
-    shop: Shop,
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    session: AsyncSession,
-) -> AsyncIterator[httpx.AsyncClient]:
-    ApiKeyFactory(tenant=shop.installation.tenant, key=KEY, role=Role.admin)
-    await session.commit()
-    # Built after the shop fixture pointed the amoCRM provider at the sandbox.
-    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://junction.test",
-            headers={"Authorization": f"Bearer {KEY}"},
-        ) as client:
-            yield client
-
-
 async def test_a_preview_shows_the_requests_and_writes_nothing(
-    shop: Shop, api: httpx.AsyncClient
+    shop: Shop, shop_api: httpx.AsyncClient
 ) -> None:
     contact_id = shop.add_partner()
     order = json.loads(ORDER.read_text())
     order["customer_id"] = PARTNER
-    answer = await api.post(
+    answer = await shop_api.post(
         f"/api/installations/{shop.installation.id}/preview",
         json={"payload": order, "source_format": "opencart"},
     )
@@ -77,10 +46,10 @@ async def test_a_preview_shows_the_requests_and_writes_nothing(
 
 
 async def test_a_preview_says_where_processing_would_stop(
-    shop: Shop, api: httpx.AsyncClient
+    shop: Shop, shop_api: httpx.AsyncClient
 ) -> None:
     order = json.loads(ORDER.read_text())
-    answer = await api.post(
+    answer = await shop_api.post(
         f"/api/installations/{shop.installation.id}/preview",
         json={"payload": order, "source_format": "opencart"},
     )
@@ -89,7 +58,7 @@ async def test_a_preview_says_where_processing_would_stop(
         "order 18: no contact holds partner id '1' in contact.cf.partner_id; "
         "add the partner's contact and replay the order"
     )
-    unknown = await api.post(
+    unknown = await shop_api.post(
         f"/api/installations/{shop.installation.id}/preview",
         json={"payload": order, "source_format": "nope"},
     )
@@ -97,38 +66,40 @@ async def test_a_preview_says_where_processing_would_stop(
     assert unknown.json()["error"]["field"] == "source_format"
 
 
-async def test_the_contact_cache_is_cleared_per_tenant(shop: Shop, api: httpx.AsyncClient) -> None:
+async def test_the_contact_cache_is_cleared_per_tenant(
+    shop: Shop, shop_api: httpx.AsyncClient
+) -> None:
     from junction_order_to_lead import lookups
 
     redis = shop.runtime.queue.redis
     tenant = shop.installation.tenant_id
     await redis.set(lookups.contact_key(tenant, 1, "a"), 10)
     await redis.set(lookups.contact_key(tenant, 1, "b"), 11)
-    answer = await api.post(f"/api/installations/{shop.installation.id}/clear-cache")
+    answer = await shop_api.post(f"/api/installations/{shop.installation.id}/clear-cache")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"cleared": 2}
     assert await redis.get(lookups.contact_key(tenant, 1, "a")) is None
 
 
 async def test_saving_a_config_checks_it_against_the_account(
-    shop: Shop, api: httpx.AsyncClient
+    shop: Shop, shop_api: httpx.AsyncClient
 ) -> None:
     config = dict(shop.installation.config)
     gone = {**config, "amo_fields": {**config["amo_fields"], "lead.cf.old": 123}}
-    refused = await api.put(
+    refused = await shop_api.put(
         f"/api/installations/{shop.installation.id}/config", json={"config": gone}
     )
     assert refused.status_code == 422
     assert refused.json()["error"]["message"] == (
         "amo_fields.lead.cf.old: the account has no lead field 123"
     )
-    bad_status = await api.put(
+    bad_status = await shop_api.put(
         f"/api/installations/{shop.installation.id}/config",
         json={"config": {**config, "status_id": 42}},
     )
     assert bad_status.status_code == 422
     assert "status_id: pipeline 'Orders' has no status 42" in bad_status.json()["error"]["message"]
-    broken = await api.put(
+    broken = await shop_api.put(
         f"/api/installations/{shop.installation.id}/config",
         json={"config": {**config, "lead_name": "{% if %}"}},
     )
@@ -136,7 +107,7 @@ async def test_saving_a_config_checks_it_against_the_account(
     assert "lead_name" in broken.json()["error"]["message"]
     assert "does not compile" in broken.json()["error"]["message"]
 
-    renamed = await api.put(
+    renamed = await shop_api.put(
         f"/api/installations/{shop.installation.id}/config",
         json={"config": {**config, "tags": ["renamed"]}},
     )
