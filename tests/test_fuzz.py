@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from junction.intake.parsing import BodyError, parse_body
 from junction.settings import Settings
 from tests.factories import TEST_SECRET_KEY
 from tests.support.backends import Databases
-from tests.support.processes import Junction
+from tests.support.processes import Junction, fresh_junction
 
 pytestmark = pytest.mark.processes
 
@@ -38,17 +37,11 @@ async def api(
     mail_capture: MailCapture,
 ) -> AsyncIterator[tuple[Junction, str, dict[str, str]]]:
     workdir: Path = tmp_path_factory.mktemp("fuzz")
-    junction = Junction(
-        {
-            "JUNCTION_DATABASE_URL": await databases.create_migrated(),
-            "JUNCTION_REDIS_URL": redis_url,
-            "JUNCTION_VAR_DIR": str(workdir / "var"),
-            "JUNCTION_SECRET_KEY": TEST_SECRET_KEY,
-            "JUNCTION_QUEUE_NAME": f"junction:fuzz:{uuid.uuid4().hex[:8]}",
-            "JUNCTION_LOG_LEVEL": "WARNING",
-            "JUNCTION_SMTP_URL": mail_capture.url,
-        },
+    junction = await fresh_junction(
+        databases,
+        redis_url,
         workdir,
+        {"JUNCTION_LOG_LEVEL": "WARNING", "JUNCTION_SMTP_URL": mail_capture.url},
     )
     applied = junction.command("tenants", "apply", "tenants/demo.yaml").stdout
     hook = re.search(r"/hooks/\S+", applied)

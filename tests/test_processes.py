@@ -18,26 +18,24 @@ import httpx
 import pytest
 import redis
 
-from tests.factories import TEST_SECRET_KEY
 from tests.support.backends import Databases
-from tests.support.processes import ROOT, Junction, free_port, wait_for
+from tests.support.processes import ROOT, Junction, free_port, fresh_junction, wait_for
 
 pytestmark = [pytest.mark.processes, pytest.mark.slice]
 
 
 @pytest.fixture
 async def junction(databases: Databases, redis_url: str, tmp_path: Path) -> AsyncIterator[Junction]:
-    env = {
-        "JUNCTION_DATABASE_URL": await databases.create_migrated(),
-        "JUNCTION_REDIS_URL": redis_url,
-        "JUNCTION_VAR_DIR": str(tmp_path / "var"),
-        "JUNCTION_SECRET_KEY": TEST_SECRET_KEY,
-        "JUNCTION_QUEUE_NAME": f"junction:test:{uuid.uuid4().hex[:8]}",
-        "JUNCTION_EVENT_LEASE_SECONDS": "8",
-        "JUNCTION_SWEEP_INTERVAL_SECONDS": "1",
-        "JUNCTION_RETRY_SCHEDULE_SECONDS": "1,1",
-    }
-    junction = Junction(env, tmp_path)
+    junction = await fresh_junction(
+        databases,
+        redis_url,
+        tmp_path,
+        {
+            "JUNCTION_EVENT_LEASE_SECONDS": "8",
+            "JUNCTION_SWEEP_INTERVAL_SECONDS": "1",
+            "JUNCTION_RETRY_SCHEDULE_SECONDS": "1,1",
+        },
+    )
     yield junction
     junction.stop()
 

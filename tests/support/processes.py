@@ -8,11 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
+
+from tests.factories import TEST_SECRET_KEY
+from tests.support.backends import Databases
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -113,3 +117,21 @@ class Junction:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+async def fresh_junction(
+    databases: Databases, redis_url: str, workdir: Path, env: dict[str, str]
+) -> Junction:
+    """Junction's processes on a freshly migrated database of their own, with `env`
+    (JUNCTION_* settings) over the tests' defaults."""
+    return Junction(
+        {
+            "JUNCTION_DATABASE_URL": await databases.create_migrated(),
+            "JUNCTION_REDIS_URL": redis_url,
+            "JUNCTION_VAR_DIR": str(workdir / "var"),
+            "JUNCTION_SECRET_KEY": TEST_SECRET_KEY,
+            "JUNCTION_QUEUE_NAME": f"junction:test:{uuid.uuid4().hex[:8]}",
+            **env,
+        },
+        workdir,
+    )

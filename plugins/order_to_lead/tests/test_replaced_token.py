@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import TEST_SECRET_KEY
 from tests.support.amocrm_sandbox import amocrm_environment
 from tests.support.backends import Databases
-from tests.support.processes import ROOT, Junction, wait_for
+from tests.support.processes import ROOT, fresh_junction, wait_for
 
 pytestmark = [pytest.mark.processes]
 
@@ -37,17 +36,14 @@ async def test_a_replaced_token_is_used_by_the_running_worker(
     sandbox_url: str,
 ) -> None:
     integration = sandbox.get("/_sandbox/integration").json()
-    junction = Junction(
+    junction = await fresh_junction(
+        databases,
+        redis_url,
+        tmp_path,
         {
-            "JUNCTION_DATABASE_URL": await databases.create_migrated(),
-            "JUNCTION_REDIS_URL": redis_url,
-            "JUNCTION_VAR_DIR": str(tmp_path / "var"),
-            "JUNCTION_SECRET_KEY": TEST_SECRET_KEY,
-            "JUNCTION_QUEUE_NAME": f"junction:test:{uuid.uuid4().hex[:8]}",
             "JUNCTION_SWEEP_INTERVAL_SECONDS": "1",
             **amocrm_environment(sandbox, sandbox_url),
         },
-        tmp_path,
     )
     partner = f"p{uuid.uuid4().hex[:8]}"
     sandbox.post(
