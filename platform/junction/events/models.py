@@ -33,6 +33,9 @@ class EventStatus(StrEnum):
     done = "done"
     failed = "failed"
     paused = "paused"
+    # An outside effect (money moved …) may or may not have happened: never tried again by
+    # itself; a person checks and resolves it.
+    needs_review = "needs_review"
 
 
 # States a worker may pick an event up from once its time has come.
@@ -62,6 +65,8 @@ class AttemptOutcome(StrEnum):
     failed = "failed"
     # Stopped by a cause outside the event (credentials need a person …).
     paused = "paused"
+    # Its outside effect's outcome is unknown (`OutcomeUnknown`).
+    needs_review = "needs_review"
 
 
 class Event(IdMixin, TenantScoped, Base):

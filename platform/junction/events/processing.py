@@ -59,6 +59,7 @@ from junction.plugins.interfaces import (
     EventContext,
     EventOutcome,
     Integration,
+    OutcomeUnknown,
     PermanentError,
 )
 from junction.plugins.models import PluginInstallation
@@ -336,7 +337,7 @@ async def _earlier_failures(session: AsyncSession, event_id: uuid.UUID, current:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
-    if not isinstance(exc, (PermanentError, _Retry, _Paused, NeedsReauth)):
+    if not isinstance(exc, (PermanentError, OutcomeUnknown, _Retry, _Paused, NeedsReauth)):
         text = f"{type(exc).__name__}: {text}"
     return text[:MAX_ERROR_LENGTH]
 
@@ -360,6 +361,13 @@ def _outcome_of(event_id: uuid.UUID, number: int, given: EventOutcome) -> _Outco
         return _Outcome(AttemptOutcome.done, result=given)
     if isinstance(given, PermanentError):
         return _Outcome(AttemptOutcome.failed, error=_describe(given))
+    if isinstance(given, OutcomeUnknown):
+        log.warning("event %s attempt %d needs review: %s", event_id, number, given)
+        return _Outcome(
+            AttemptOutcome.needs_review,
+            error=_describe(given),
+            result={"review": given.review},
+        )
     if isinstance(given, NeedsReauth):
         given = _Paused(PauseCause.connection, str(given), given.connection_id)
     if isinstance(given, _Paused):
@@ -598,6 +606,8 @@ async def _finish(
         values["last_error"] = error
         if status is EventStatus.done:
             values.update(result=outcome.result, finished_at=now)
+        elif status is EventStatus.needs_review:
+            values["result"] = outcome.result
         elif status is EventStatus.failed:
             values["finished_at"] = now
         if event.id in held:

@@ -1,5 +1,5 @@
-"""The events API: a tenant reads its events and every attempt made on them, and
-replays them."""
+"""The events API: a tenant reads its events and every attempt made on them, replays
+them, and resolves those whose outcome needed a person's review."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.api.deps import Caller, CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
+from junction.audit.models import ActorType
 from junction.events import service
 from junction.events.models import EventStatus
 from junction.events.replay import REPLAYABLE, ReplayFilter, record_replay, replay
+from junction.events.review import NotUnderReview, resolve
 from junction.events.schemas import (
     AttemptOut,
     EventDetail,
@@ -87,6 +90,13 @@ async def replay_one(
     event = await service.get_event(session, event_id)
     if event is None:
         raise ApiError(404, "not_found", "no such event")
+    if event.status is EventStatus.needs_review:
+        raise ApiError(
+            409,
+            "needs_review",
+            "whether the event's outside effect happened is unknown: check, then resolve it "
+            "(POST /api/events/{id}/resolve) before running it again",
+        )
     if event.status not in REPLAYABLE:
         raise ApiError(
             409, "not_replayable", f"the event is {event.status.value}; it is still on its way"
@@ -121,3 +131,45 @@ async def _replay(
         actor_id=caller.actor_id,
     )
     return ReplayResult(replayed=count)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Whether the outside effect happened (checked in the outside system).
+    applied: bool
+    note: str = Field(default="", max_length=1000)
+
+
+@router.post("/{event_id}/resolve", operation_id="events-resolve")
+async def resolve_event(
+    event_id: uuid.UUID, body: ResolveIn, caller: ManagerDep, session: SessionDep
+) -> EventSummary:
+    """Settle an event under review: `applied` makes it done, otherwise failed (and then
+    replayable)."""
+    return await resolve_as(session, event_id, body, caller.actor_type, caller.actor_id)
+
+
+async def resolve_as(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    body: ResolveIn,
+    actor_type: ActorType,
+    actor_id: str | None,
+) -> EventSummary:
+    try:
+        event = await resolve(
+            session,
+            event_id,
+            applied=body.applied,
+            note=body.note,
+            actor_type=actor_type,
+            actor_id=actor_id,
+        )
+    except NotUnderReview as exc:
+        if str(exc) == "gone":
+            raise ApiError(404, "not_found", "no such event") from None
+        raise ApiError(
+            409, "not_under_review", f"the event is not waiting for review ({exc})"
+        ) from None
+    return EventSummary.model_validate(event)

@@ -371,3 +371,18 @@ class Integration(ABC):
 
 class PermanentError(Exception):
     """Processing cannot succeed by trying again; the message tells a person why."""
+
+
+class OutcomeUnknown(Exception):
+    """An outside effect was asked for and whether it happened cannot be known (a request
+    that timed out after it was sent, to a system with no way to look it up).
+
+    The event is parked as `needs_review` and never tried again by itself: doing it again
+    could do it twice. The message says what to check; `review` carries what an operator
+    needs to check it by hand (ids, amounts, times), stored as the event's result until a
+    person resolves it.
+    """
+
+    def __init__(self, message: str, review: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.review = dict(review)

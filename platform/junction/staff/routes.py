@@ -27,6 +27,8 @@ from junction.connections.models import Connection, ConnectionStatus
 from junction.connections.schemas import ConnectionOut, UnhealthyConnectionOut
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import Event, EventStatus
+from junction.events.routes import ResolveIn, resolve_as
+from junction.events.schemas import EventSummary
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
 from junction.tenancy.models import Membership, Tenant, TenantStatus, User
@@ -369,3 +371,16 @@ async def unhealthy_connections(
             )
             for connection, slug, count in rows.all()
         ]
+
+
+@router.post("/tenants/{tenant_id}/events/{event_id}/resolve", operation_id="staff-resolve-event")
+async def resolve_event(
+    tenant_id: uuid.UUID,
+    event_id: uuid.UUID,
+    body: ResolveIn,
+    staff: StaffDep,
+    session: SessionDep,
+) -> EventSummary:
+    """Settle a tenant's event under review, as the tenant's admins can."""
+    await _tenant(session, tenant_id)
+    return await resolve_as(session, event_id, body, ActorType.staff, str(staff.user.id))
