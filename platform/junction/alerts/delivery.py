@@ -35,6 +35,7 @@ from junction.alerts.models import (
 )
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.outbound import http_client
 from junction.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ async def deliver_due(runtime: Runtime, *, budget: float = RUN_SECONDS) -> int:
     `budget` seconds; returns how many were sent."""
     deadline = time.monotonic() + budget
     sent = 0
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    async with http_client(follow_redirects=False) as http:
         while time.monotonic() < deadline:
             now = utcnow()
             async with runtime.sessionmaker() as session:

@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select, update
@@ -28,6 +27,7 @@ from junction.alerts.raising import DEFAULT_REMINDER, describe
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.db.base import utcnow
+from junction.outbound import http_client
 from junction.runtime import Runtime
 from junction.tenancy.models import Tenant
 
@@ -348,7 +348,7 @@ async def test_channel(
     )
     session.add_all([alert, delivery])
     await session.commit()
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    async with http_client(follow_redirects=False) as http:
         await deliver(runtime, http, caller.tenant_id, delivery.id)
     await session.refresh(delivery)
     return DeliveryOut.model_validate(delivery)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from junction.outbound import http_client
 from junction.plugins.interfaces import AttemptLog, LogLevel
 from junction_amocrm.errors import (
     AmoBatchTooLarge,
@@ -36,7 +37,6 @@ from junction_amocrm.errors import (
     AmoValidationError,
 )
 from junction_amocrm.redaction import for_log
-from junction_amocrm.transport import http_client
 
 MAX_BATCH = 250
 DEFAULT_BATCH = 50

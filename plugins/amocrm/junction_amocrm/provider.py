@@ -14,6 +14,7 @@ import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from junction.outbound import http_client, tls
 from junction.plugins.interfaces import (
     AuthorizationError,
     ConnectionProvider,
@@ -24,7 +25,6 @@ from junction.plugins.interfaces import (
 )
 from junction_amocrm.hosts import HostNotAllowed, api_base_url
 from junction_amocrm.settings import AmoSettings
-from junction_amocrm.transport import http_client, tls
 
 TOKEN_PATH = "/oauth2/access_token"  # noqa: S105 - a path, not a secret
 

@@ -1,7 +1,7 @@
-"""HTTP clients for amoCRM, sharing one TLS context per process.
+"""HTTP clients for calls to outside systems, sharing one TLS context per process.
 
 Building a TLS context reads the whole CA bundle (about 30 ms); a client per event
-attempt or per health check would pay that every time.
+attempt, health check or alert run would pay that every time.
 """
 
 from __future__ import annotations
