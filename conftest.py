@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.support.fixtures",
     "tests.support.amocrm_sandbox",
     "tests.support.order_to_lead_shop",
+    "tests.support.mobcash_sandbox",
     "tests.support.mail",
 ]

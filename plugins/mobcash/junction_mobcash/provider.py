@@ -91,9 +91,9 @@ class MobCashProvider(ConnectionProvider):
 
     @property
     def settings(self) -> MobCashSettings:
-        if self._settings is None:
-            self._settings = MobCashSettings()
-        return self._settings
+        # Read at each use unless given: the provider is built when the plugin loads,
+        # before a process has its environment settled.
+        return self._settings or MobCashSettings()
 
     def api(self, details: Mapping[str, Any], http: Any) -> MobCashApi:
         base = self.settings.check_base_url(str(details["base_url"]))

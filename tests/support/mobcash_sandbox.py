@@ -1,0 +1,147 @@
+"""The MobCash sandbox as a real HTTP server, and a workspace set up to deposit through it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from junction_mobcash.provider import MobCashProvider
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction.audit.models import ActorType
+from junction.connections.models import Connection
+from junction.connections.service import save_connection
+from junction.intake.models import InboundEndpoint
+from junction.plugins.models import PluginInstallation
+from junction.plugins.registry import build_registry
+from junction.runtime import Runtime, open_runtime
+from junction.settings import Settings
+from tests.factories import InboundEndpointFactory, PluginInstallationFactory
+from tests.support.processes import ROOT, free_port, wait_for
+
+
+@pytest.fixture(scope="session")
+def mobcash_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path_factory.mktemp("mobcash") / "sandbox.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "junction", "sandbox", "mobcash", "--port", str(port)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the sandbox exited: {log.name}")
+        try:
+            return httpx.get(f"{url}/_sandbox/stats", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, timeout=30, what="the MobCash sandbox")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def mobcash(mobcash_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=mobcash_url, timeout=10) as client:
+        yield client
+
+
+@dataclass
+class Desk:
+    """A tenant with MobCash installed, a cash desk in the sandbox and a player."""
+
+    runtime: Runtime
+    sandbox: httpx.Client
+    url: str
+    cashbox: dict[str, Any]
+    player: str
+    installation: PluginInstallation
+    endpoint: InboundEndpoint
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.installation.tenant_id
+
+    def manual_fields(self) -> dict[str, Any]:
+        copied = self.sandbox.post(
+            f"/_sandbox/cashboxes/{self.cashbox['code']}/browser-session", json={}
+        ).json()
+        return {"mode": "manual", "base_url": self.url, "location": "Kassa 1", **copied}
+
+    def cashbox_fields(self) -> dict[str, Any]:
+        return {
+            "mode": "cashbox",
+            "base_url": self.url,
+            "location": "Kassa 1",
+            "cashbox_code": self.cashbox["code"],
+            "login": self.cashbox["login"],
+            "password": self.cashbox["password"],
+        }
+
+    async def connect(self, fields: dict[str, Any]) -> Connection:
+        provider = self.runtime.registry.providers["mobcash"]
+        assert isinstance(provider, MobCashProvider)
+        new = await provider.connect_with_credentials(fields)
+        async with self.runtime.sessionmaker() as session:
+            return await save_connection(
+                session,
+                self.runtime.secretbox,
+                self.tenant_id,
+                "mobcash",
+                new,
+                actor_type=ActorType.system,
+                actor_id="test",
+            )
+
+    def state(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.sandbox.get(
+            f"/_sandbox/cashboxes/{self.cashbox['code']}"
+        ).json()
+        return found
+
+    def balance(self) -> str:
+        return str(self.sandbox.get(f"/_sandbox/players/{self.player}").json()["balance"])
+
+
+@pytest.fixture
+async def desk(
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    redis_url: str,
+    mobcash: httpx.Client,
+    mobcash_url: str,
+) -> AsyncIterator[Desk]:
+    monkeypatch.setenv("JUNCTION_MOBCASH_EXTRA_HOSTS", mobcash_url)
+    monkeypatch.setenv("JUNCTION_MOBCASH_TIMEOUT_SECONDS", "2")
+    cashbox = mobcash.post("/_sandbox/cashboxes", json={"balance": "1000"}).json()
+    player = mobcash.post("/_sandbox/players", json={"nickname": "lucky"}).json()["id"]
+    installation: PluginInstallation = PluginInstallationFactory(plugin="mobcash", config={})
+    endpoint: InboundEndpoint = InboundEndpointFactory(
+        installation=installation, source_format="mobcash-deposit"
+    )
+    await session.commit()
+    runtime = await open_runtime(
+        settings, registry=build_registry(), sessionmaker=sessionmaker, redis_url=redis_url
+    )
+    try:
+        yield Desk(runtime, mobcash, mobcash_url, cashbox, player, installation, endpoint)
+    finally:
+        await runtime.close()
