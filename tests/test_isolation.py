@@ -40,6 +40,8 @@ BODIES: dict[str, Any] = {
     "alerts-channel-update": {"name": "mine now"},
     "alerts-channel-create": {"kind": "email", "name": "ops", "recipients": ["o@example.com"]},
     "alerts-settings-update": {"reminder_hours": 12},
+    "events-resolve": {"applied": False},
+    "staff-resolve-event": {"applied": False},
 }
 
 
