@@ -21,10 +21,8 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -36,7 +34,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import (
-    backend_environment,
+    bench_environment,
     junction,
     pick_backend,
     start_amocrm_sandbox,
@@ -183,18 +181,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["auto", "postgres", "embedded"], default="auto")
     backend = pick_backend(parser.parse_args().backend)
-    workdir = Path(tempfile.mkdtemp(prefix="junction-connection-health-"))
+    workdir, env = bench_environment(backend, "connection-health")
     log = workdir / "processes.log"
-    env = backend_environment(
-        backend,
-        {
-            **os.environ,
-            "JUNCTION_VAR_DIR": str(workdir),
-            "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
-            "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
-        },
-    )
     sandbox, sandbox_url = start_amocrm_sandbox(env, log)
     try:
         junction(env, "migrate")

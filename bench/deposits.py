@@ -19,13 +19,19 @@ import os
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
-from harness import backend_environment, free_port, junction, pick_backend, start, stop, wait_until
+from harness import (
+    bench_environment,
+    free_port,
+    junction,
+    pick_backend,
+    start,
+    stop,
+    wait_until,
+)
 
 DEPOSITS = 400
 AT_ONCE = 8
@@ -155,20 +161,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["auto", "postgres", "embedded"], default="auto")
     backend = pick_backend(parser.parse_args().backend)
-    workdir = Path(tempfile.mkdtemp(prefix="junction-deposits-"))
-    log = workdir / "processes.log"
     sandbox_url = f"http://127.0.0.1:{free_port()}"
-    env = backend_environment(
-        backend,
-        {
-            **os.environ,
-            "JUNCTION_VAR_DIR": str(workdir),
-            "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
-            "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
-            "JUNCTION_MOBCASH_EXTRA_HOSTS": sandbox_url,
-        },
+    workdir, env = bench_environment(
+        backend, "deposits", {"JUNCTION_MOBCASH_EXTRA_HOSTS": sandbox_url}
     )
+    log = workdir / "processes.log"
     sandbox = start(env, log, "sandbox", "mobcash", "--port", sandbox_url.rsplit(":", 1)[1])
     try:
         wait_until(

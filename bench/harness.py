@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -50,6 +53,25 @@ def backend_environment(backend: str, env: dict[str, str]) -> dict[str, str]:
         env.pop("JUNCTION_DATABASE_URL", None)
         env.pop("JUNCTION_REDIS_URL", None)
     return env
+
+
+def bench_environment(
+    backend: str, name: str, extra: dict[str, str] | None = None
+) -> tuple[Path, dict[str, str]]:
+    """A fresh working directory and the environment of Junction's processes in it."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"junction-{name}-"))
+    env = backend_environment(
+        backend,
+        {
+            **os.environ,
+            "JUNCTION_VAR_DIR": str(workdir),
+            "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+            "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
+            "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
+            **(extra or {}),
+        },
+    )
+    return workdir, env
 
 
 def _create_database(name: str) -> None:

@@ -23,19 +23,15 @@ import asyncio
 import json
 import os
 import re
-import secrets
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
 from harness import (
     ROOT,
-    backend_environment,
+    bench_environment,
     free_port,
     junction,
     pending,
@@ -104,20 +100,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["auto", "postgres", "embedded"], default="auto")
     backend = pick_backend(parser.parse_args().backend)
-    workdir = Path(tempfile.mkdtemp(prefix="junction-order-to-lead-"))
-    log = workdir / "processes.log"
     api_port = free_port()
     base = f"http://127.0.0.1:{api_port}"
-    env = backend_environment(
-        backend,
-        {
-            **os.environ,
-            "JUNCTION_VAR_DIR": str(workdir),
-            "JUNCTION_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "JUNCTION_QUEUE_NAME": f"junction:bench:{uuid.uuid4().hex[:8]}",
-            "JUNCTION_SECRET_KEY": secrets.token_urlsafe(32),
-        },
-    )
+    workdir, env = bench_environment(backend, "order-to-lead")
+    log = workdir / "processes.log"
     sandbox, sandbox_url = start_amocrm_sandbox(env, log)
     api = worker = None
     try:

@@ -4,10 +4,7 @@ Junction's settings pointed at it, and an account connected as Junction stores o
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +20,7 @@ from junction.connections.models import Connection
 from junction.db.base import utcnow
 from junction.tenancy.models import Tenant
 from tests.factories import secretbox
-from tests.support.processes import ROOT, free_port, wait_for
+from tests.support.processes import sandbox_process
 
 
 def amocrm_environment(sandbox: httpx.Client, sandbox_url: str) -> dict[str, str]:
@@ -124,31 +121,10 @@ async def connect(
 
 @pytest.fixture(scope="session")
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("sandbox") / "sandbox.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "junction", "sandbox", "amocrm", "--port", str(port)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"the sandbox exited: {log.name}")
-        try:
-            return httpx.get(f"{url}/_sandbox/integration", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, timeout=30, what="the amoCRM sandbox")
+    with sandbox_process(
+        "amocrm", tmp_path_factory.mktemp("amocrm"), "/_sandbox/integration"
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

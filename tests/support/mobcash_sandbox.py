@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,36 +21,13 @@ from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from tests.factories import InboundEndpointFactory, PluginInstallationFactory
-from tests.support.processes import ROOT, free_port, wait_for
+from tests.support.processes import sandbox_process
 
 
 @pytest.fixture(scope="session")
 def mobcash_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("mobcash") / "sandbox.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "junction", "sandbox", "mobcash", "--port", str(port)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"the sandbox exited: {log.name}")
-        try:
-            return httpx.get(f"{url}/_sandbox/stats", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, timeout=30, what="the MobCash sandbox")
+    with sandbox_process("mobcash", tmp_path_factory.mktemp("mobcash"), "/_sandbox/stats") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

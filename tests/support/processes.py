@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -135,3 +136,33 @@ async def fresh_junction(
         },
         workdir,
     )
+
+
+@contextmanager
+def sandbox_process(name: str, log_dir: Path, ready_path: str) -> Iterator[str]:
+    """`junction sandbox <name>` on a free port, its URL once `ready_path` answers 200."""
+    port = free_port()
+    log = (log_dir / f"{name}-sandbox.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "junction", "sandbox", name, "--port", str(port)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the {name} sandbox exited: {log.name}")
+        try:
+            return httpx.get(f"{url}{ready_path}", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, timeout=30, what=f"the {name} sandbox")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
