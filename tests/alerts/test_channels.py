@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.accounts.capture import MailCapture
-from junction.alerts.channels import SIGNATURE_HEADER, verify_signature
+from junction.alerts.channels import SIGNATURE_HEADER
 from junction.app import create_app
 from junction.plugins.registry import PluginRegistry
 from junction.settings import Settings
@@ -23,7 +23,7 @@ from junction.tenancy.models import Role
 from tests.factories import ApiKeyFactory, TenantFactory
 from tests.support.fixtures import TELEGRAM_BOT_TOKEN
 from tests.support.mail import mail_to
-from tests.support.receiver import UNKNOWN_CHAT, Receiver
+from tests.support.receiver import UNKNOWN_CHAT, Receiver, signed_by
 
 OWN_BOT = "987654321:AAEownBotOfTheWorkspaceBBBBBBBBBBBBB"
 
@@ -79,10 +79,8 @@ async def test_a_webhook_is_signed_with_a_secret_shown_once(
     sent = (await api.post(f"/api/alerts/channels/{channel['id']}/test")).json()
     assert sent["status"] == "sent", sent
     [delivery] = receiver.at(path)
-    assert verify_signature(secret, delivery.headers[SIGNATURE_HEADER.lower()], delivery.body)
-    assert not verify_signature(
-        "whsec_wrong", delivery.headers[SIGNATURE_HEADER.lower()], delivery.body
-    )
+    assert signed_by(secret, delivery.headers[SIGNATURE_HEADER.lower()], delivery.body)
+    assert not signed_by("whsec_wrong", delivery.headers[SIGNATURE_HEADER.lower()], delivery.body)
     assert delivery.json()["type"] == "test"
     assert delivery.headers["junction-delivery"] == sent["id"]
 
@@ -90,8 +88,8 @@ async def test_a_webhook_is_signed_with_a_secret_shown_once(
     await api.post(f"/api/alerts/channels/{channel['id']}/test")
     later = receiver.wait_for(path, 2)[1]
     signed = later.headers[SIGNATURE_HEADER.lower()]
-    assert verify_signature(rotated["signing_secret"], signed, later.body)
-    assert not verify_signature(secret, signed, later.body)
+    assert signed_by(rotated["signing_secret"], signed, later.body)
+    assert not signed_by(secret, signed, later.body)
 
 
 async def test_a_webhook_that_answers_500_is_reported(

@@ -5,6 +5,8 @@ and has no local version; the stand-in answers `sendMessage` as the Bot API docu
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -17,6 +19,17 @@ import pytest
 
 # Chats the Bot API stand-in does not know.
 UNKNOWN_CHAT = "-1000000000404"
+
+
+def signed_by(secret: str, header: str, body: bytes, *, tolerance: float = 300) -> bool:
+    """Whether a `Junction-Signature` header signs `body` with `secret`, checked as the
+    README tells receivers to (written from it, not from Junction's signing code):
+    `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>`, and `t` recent."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    if not fields.get("t", "").isdigit() or abs(time.time() - int(fields["t"])) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(expected.hexdigest(), fields.get("v1", ""))
 
 
 @dataclass(frozen=True)
