@@ -53,6 +53,8 @@ class ContractProvider(ConnectionProvider):
     ) -> RefreshedCredentials:
         if secrets.get("token") == "revoked":
             raise CredentialsRejected("revoked")
+        if secrets.get("token") == "unreachable":
+            raise ConnectionError("the other side is down")
         return RefreshedCredentials(secrets={"token": "good"}, expires_at=None)
 
 
