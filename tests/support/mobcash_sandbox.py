@@ -9,18 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
-from junction_mobcash.provider import MobCashProvider
+from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.audit.models import ActorType
-from junction.connections.models import Connection
-from junction.connections.service import save_connection
+from junction.app import create_app
 from junction.intake.models import InboundEndpoint
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
-from tests.factories import InboundEndpointFactory, PluginInstallationFactory
+from junction.tenancy.models import Role
+from tests.factories import ApiKeyFactory, InboundEndpointFactory, PluginInstallationFactory
 from tests.support.processes import sandbox_process
 
 
@@ -47,6 +46,8 @@ class Desk:
     player: str
     installation: PluginInstallation
     endpoint: InboundEndpoint
+    # Junction's API as the workspace's admin.
+    api: httpx.AsyncClient
 
     @property
     def tenant_id(self) -> uuid.UUID:
@@ -68,20 +69,15 @@ class Desk:
             "password": self.cashbox["password"],
         }
 
-    async def connect(self, fields: dict[str, Any]) -> Connection:
-        provider = self.runtime.registry.providers["mobcash"]
-        assert isinstance(provider, MobCashProvider)
-        new = await provider.connect_with_credentials(fields)
-        async with self.runtime.sessionmaker() as session:
-            return await save_connection(
-                session,
-                self.runtime.secretbox,
-                self.tenant_id,
-                "mobcash",
-                new,
-                actor_type=ActorType.system,
-                actor_id="test",
-            )
+    async def paste(self, fields: dict[str, Any]) -> httpx.Response:
+        """Connect (or replace the credentials) as the workspace's admin does, by the API."""
+        return await self.api.post("/api/connections/mobcash/credentials", json=fields)
+
+    async def connect(self, fields: dict[str, Any]) -> dict[str, Any]:
+        answer = await self.paste(fields)
+        assert answer.status_code == 201, answer.text
+        connection: dict[str, Any] = answer.json()
+        return connection
 
     def state(self) -> dict[str, Any]:
         found: dict[str, Any] = self.sandbox.get(
@@ -112,10 +108,23 @@ async def desk(
         installation=installation, source_format="mobcash-deposit"
     )
     await session.commit()
+    key = f"jk_desk_{uuid.uuid4().hex}"
+    ApiKeyFactory(tenant=installation.tenant, key=key, role=Role.admin)
+    await session.commit()
+    registry = build_registry()
     runtime = await open_runtime(
-        settings, registry=build_registry(), sessionmaker=sessionmaker, redis_url=redis_url
+        settings, registry=registry, sessionmaker=sessionmaker, redis_url=redis_url
     )
+    app = create_app(settings, registry=registry, sessionmaker=sessionmaker)
     try:
-        yield Desk(runtime, mobcash, mobcash_url, cashbox, player, installation, endpoint)
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://junction.test",
+                headers={"Authorization": f"Bearer {key}"},
+            ) as api,
+        ):
+            yield Desk(runtime, mobcash, mobcash_url, cashbox, player, installation, endpoint, api)
     finally:
         await runtime.close()

@@ -13,13 +13,13 @@ import hashlib
 import hmac
 import json
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from junction.connections.credentials import ConnectionCredentials
-from junction.db.base import utcnow
+from junction.connections.credentials import Credentials
 from junction.outbound import http_client
 from junction.plugins.interfaces import (
     Delivery,
@@ -118,25 +118,25 @@ class DepositIntegration(Integration):
 
         assert event.services is not None
         credentials = await event.services.connection("mobcash", config.connection_id)
+        current = await credentials.current()
         try:
-            return await self._deposit(event, credentials, request_id, payer_id, amount)
+            return await self._deposit(event, current, request_id, payer_id, amount)
         except MobCashUnauthorized:
-            # Refused before anything moved: renew (a cash desk logs in again; a pasted
-            # token pauses the event until someone pastes a new one) and try once more.
+            # Refused before anything moved: renew the credentials the refused call used
+            # (unless another process already has; a pasted token pauses the event until
+            # someone pastes a new one) and try once more.
             event.log.warning("MobCash refused the session; renewing it")
-            current = await credentials.load()
-            await credentials.refresh(current.version)
-            return await self._deposit(event, credentials, request_id, payer_id, amount)
+            current = await credentials.refresh(current.version)
+            return await self._deposit(event, current, request_id, payer_id, amount)
 
     async def _deposit(
         self,
         event: EventContext,
-        credentials: ConnectionCredentials,
+        current: Credentials,
         request_id: str,
         payer_id: str,
         amount: Decimal,
     ) -> dict[str, Any]:
-        current = await credentials.current()
         session = session_of(current.secrets, current.details)
         async with http_client() as http:
             api: MobCashApi = self._provider.api(current.details, http)
@@ -155,7 +155,7 @@ class DepositIntegration(Integration):
                 "amount": str(amount),
                 "location": session.location,
                 "cashbox_code": current.details.get("cashbox_code"),
-                "sent_at": utcnow().isoformat(),
+                "sent_at": datetime.now(UTC).isoformat(),
             }
             await event.checkpoint.save(deposit=on_its_way)
             try:

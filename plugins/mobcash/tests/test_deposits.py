@@ -138,18 +138,26 @@ async def test_an_expired_pasted_token_pauses_alerts_and_a_new_one_resumes(
     assert "2 events are paused" in mail.body
     assert desk.state()["deposits"] == []
 
+    # A paste that does not work replaces nothing.
+    stale = {**desk.manual_fields(), "access_token": "ory_at_expired_long_ago"}
+    refused = await desk.paste(stale)
+    assert refused.status_code == 400
+    assert "MobCash refused the access token" in refused.json()["error"]["message"]
+    [still] = (await desk.api.get("/api/connections")).json()
+    assert still["status"] == ConnectionStatus.needs_reauth.value
+
     replaced = await desk.connect(desk.manual_fields())
-    assert replaced.id == connection.id
-    assert replaced.status is ConnectionStatus.healthy
+    assert replaced["id"] == connection["id"]
+    assert replaced["status"] == ConnectionStatus.healthy.value
     assert await resume_paused_events(desk.runtime) == 2
     for event in events:
         await process_event(desk.runtime, event.tenant_id, event.id)
         assert (await reload_event(session, event)).status is EventStatus.done
     assert len(desk.state()["deposits"]) == 2
+    await raise_due_alerts(desk.runtime)
     scope_to_tenant(session, desk.tenant_id)
     kinds = [a.kind.value for a in await session.scalars(select(Alert).order_by(Alert.created_at))]
-    await raise_due_alerts(desk.runtime)
-    assert kinds == ["broken"]
+    assert kinds == ["broken", "recovered"]
 
 
 async def test_a_cash_desk_logs_in_again_by_itself_with_no_pause(
@@ -166,7 +174,7 @@ async def test_a_cash_desk_logs_in_again_by_itself_with_no_pause(
     scope_to_tenant(session, desk.tenant_id)
     await session.execute(
         update(Connection)
-        .where(Connection.id == connection.id)
+        .where(Connection.id == uuid.UUID(connection["id"]))
         .values(expires_at=utcnow() + timedelta(seconds=30))
     )
     second = await _run(desk, session, _request(desk))
