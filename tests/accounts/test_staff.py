@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.audit.models import ActorType, AuditEntry
 from junction.connections.models import Connection, ConnectionStatus
-from junction.db.tenancy import cross_tenant, scope_to_tenant
+from junction.db.tenancy import scope_to_tenant
 from junction.events.models import EventStatus
-from junction.tenancy.models import Role, Tenant, TenantStatus, User
+from junction.tenancy.models import Role, Tenant, TenantStatus
 from tests.factories import (
     EventFactory,
     InboundEndpointFactory,
@@ -18,19 +18,7 @@ from tests.factories import (
     TenantFactory,
     secretbox,
 )
-from tests.support.accounts import SignedIn, sign_in
-
-
-async def _staff(app: FastAPI, session: AsyncSession) -> SignedIn:
-    home = TenantFactory(slug="junction-staff", name="Junction staff")
-    signed = await sign_in(app, session, home, Role.owner)
-    me = (await signed.client.get("/api/auth/me")).json()
-    with cross_tenant(session, "test: make a staff member"):
-        await session.execute(
-            update(User).where(User.email == me["user"]["email"]).values(is_staff=True)
-        )
-    await session.commit()
-    return signed
+from tests.support.accounts import sign_in, sign_in_staff
 
 
 async def _audit(session: AsyncSession, tenant_id: object) -> list[AuditEntry]:
@@ -41,7 +29,10 @@ async def _audit(session: AsyncSession, tenant_id: object) -> list[AuditEntry]:
 async def test_staff_find_tenants_and_install_plugins(app: FastAPI, session: AsyncSession) -> None:
     shop = TenantFactory(slug="north-shop", name="North Shop")
     TenantFactory(slug="south-shop", name="South Shop")
-    async with await _staff(app, session) as staff, await sign_in(app, session, shop) as owner:
+    async with (
+        await sign_in_staff(app, session) as staff,
+        await sign_in(app, session, shop) as owner,
+    ):
         found = (await staff.client.get("/api/staff/tenants", params={"q": "north"})).json()
         assert [t["slug"] for t in found] == ["north-shop"]
         assert found[0]["members"] == 1
@@ -92,7 +83,7 @@ async def test_a_suspended_tenant_keeps_its_orders_waiting(
     endpoint = InboundEndpointFactory(installation=PluginInstallationFactory(), token="tok-held")
     tenant_id = endpoint.tenant_id
     await session.commit()
-    async with await _staff(app, session) as staff:
+    async with await sign_in_staff(app, session) as staff:
         suspended = await staff.client.post(
             f"/api/staff/tenants/{tenant_id}/suspend", headers=staff.headers
         )
@@ -116,7 +107,7 @@ async def test_impersonation_is_read_only_and_audited(app: FastAPI, session: Asy
     event = EventFactory(status=EventStatus.failed)
     tenant_id = event.tenant_id
     await session.commit()
-    async with await _staff(app, session) as staff:
+    async with await sign_in_staff(app, session) as staff:
         started = await staff.client.post(
             f"/api/staff/tenants/{tenant_id}/impersonate", headers=staff.headers
         )
@@ -148,7 +139,7 @@ async def test_staff_end_a_persons_sessions_or_everyones(
 ) -> None:
     tenant = TenantFactory()
     async with (
-        await _staff(app, session) as staff,
+        await sign_in_staff(app, session) as staff,
         await sign_in(app, session, tenant) as owner,
         await sign_in(app, session, tenant, Role.viewer) as viewer,
     ):
@@ -197,7 +188,7 @@ async def test_staff_see_every_unhealthy_connection_with_what_it_holds_up(
         )
     await session.commit()
     session.info.clear()
-    async with await _staff(app, session) as staff:
+    async with await sign_in_staff(app, session) as staff:
         listed = (await staff.client.get("/api/staff/connections")).json()
     [row] = [item for item in listed if item["tenant_slug"] == "stuck-shop"]
     # The healthy one is not listed.

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounts.passwords import hash_password
 from junction.db.base import utcnow
-from junction.tenancy.models import Role, Tenant
-from tests.factories import MembershipFactory, UserFactory
+from junction.db.tenancy import cross_tenant
+from junction.tenancy.models import Role, Tenant, User
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 PASSWORD = "correct horse battery"
 
@@ -53,3 +55,16 @@ async def sign_in(
     )
     assert answer.status_code == 200, answer.text
     return SignedIn(client, answer.json()["csrf_token"])
+
+
+async def sign_in_staff(app: FastAPI, session: AsyncSession) -> SignedIn:
+    """A member of Junction's own workspace, made staff, logged in (close the client)."""
+    home = TenantFactory(slug=f"staff-{uuid.uuid4().hex[:8]}", name="Junction staff")
+    signed = await sign_in(app, session, home, Role.owner)
+    me = (await signed.client.get("/api/auth/me")).json()
+    with cross_tenant(session, "test: make a staff member"):
+        await session.execute(
+            update(User).where(User.email == me["user"]["email"]).values(is_staff=True)
+        )
+    await session.commit()
+    return signed

@@ -31,11 +31,14 @@ async def resolve(
     note: str,
     actor_type: ActorType,
     actor_id: str | None,
-) -> Event:
-    """Settle an event under review; `NotUnderReview` if it is not (any more)."""
+) -> Event | None:
+    """Settle an event under review; None if there is no such event, `NotUnderReview` if
+    it is not under review (any more)."""
     event = await session.scalar(select(Event).where(Event.id == event_id))
-    if event is None or event.status is not EventStatus.needs_review:
-        raise NotUnderReview(event.status.value if event else "gone")
+    if event is None:
+        return None
+    if event.status is not EventStatus.needs_review:
+        raise NotUnderReview(event.status.value)
     now = utcnow()
     resolution: dict[str, Any] = {
         "applied": applied,

@@ -167,9 +167,9 @@ async def resolve_as(
             actor_id=actor_id,
         )
     except NotUnderReview as exc:
-        if str(exc) == "gone":
-            raise ApiError(404, "not_found", "no such event") from None
         raise ApiError(
             409, "not_under_review", f"the event is not waiting for review ({exc})"
         ) from None
+    if event is None:
+        raise ApiError(404, "not_found", "no such event")
     return EventSummary.model_validate(event)

@@ -113,6 +113,7 @@ async def test_a_timeout_after_the_deposit_is_applied_waits_for_a_person(
         actor_type=ActorType.user,
         actor_id="operator",
     )
+    assert resolved is not None
     assert resolved.status is EventStatus.done
     assert resolved.result is not None
     assert resolved.result["resolution"]["applied"] is True
