@@ -42,12 +42,15 @@ from junction.tenancy.models import Membership, Role, Tenant, User
 log = logging.getLogger(__name__)
 
 DEFAULT_REMINDER = timedelta(hours=24)
-BROKEN = (
-    ConnectionStatus.expired,
-    ConnectionStatus.needs_reauth,
-    ConnectionStatus.revoked,
-    ConnectionStatus.error,
-)
+# What a tenant is told of a connection in each status.
+TOLD = {
+    ConnectionStatus.healthy: AlertState.ok,
+    ConnectionStatus.expiring: AlertState.expiring,
+    ConnectionStatus.expired: AlertState.broken,
+    ConnectionStatus.needs_reauth: AlertState.broken,
+    ConnectionStatus.revoked: AlertState.broken,
+    ConnectionStatus.error: AlertState.broken,
+}
 # A failing check can be a blip (the other side down for a minute): `error` is alerted
 # only once this many checks in a row found it.
 ERRORS_BEFORE_ALERT = 2
@@ -55,11 +58,7 @@ BATCH = 200
 
 
 def alert_state_of(status: ConnectionStatus) -> AlertState:
-    if status is ConnectionStatus.healthy:
-        return AlertState.ok
-    if status is ConnectionStatus.expiring:
-        return AlertState.expiring
-    return AlertState.broken
+    return TOLD[status]
 
 
 def decide(
@@ -80,14 +79,10 @@ def decide(
 def _out_of_step() -> ColumnElement[bool]:
     """Connections whose status no longer matches what their tenant was told."""
     return or_(
-        and_(
-            Connection.status == ConnectionStatus.healthy, Connection.alert_state != AlertState.ok
-        ),
-        and_(
-            Connection.status == ConnectionStatus.expiring,
-            Connection.alert_state != AlertState.expiring,
-        ),
-        and_(Connection.status.in_(BROKEN), Connection.alert_state != AlertState.broken),
+        *(
+            and_(Connection.status == status, Connection.alert_state != told)
+            for status, told in TOLD.items()
+        )
     )
 
 

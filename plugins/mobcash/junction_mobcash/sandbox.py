@@ -40,7 +40,7 @@ class Token:
 
 
 @dataclass
-class Sandbox:
+class MobCashState:
     cashboxes: dict[str, Cashbox] = field(default_factory=dict)
     players: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
@@ -71,8 +71,8 @@ def _rpc_error(request_id: Any, code: int, message: str) -> JSONResponse:
     )
 
 
-def create_app(state: Sandbox | None = None) -> FastAPI:
-    state = state or Sandbox()
+def create_app(state: MobCashState | None = None) -> FastAPI:
+    state = state or MobCashState()
     app = FastAPI(title="MobCash sandbox", openapi_url=None)
     app.state.sandbox = state
 
