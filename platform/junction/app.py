@@ -14,6 +14,7 @@ from junction.alerts.routes import router as alerts_router
 from junction.api.access_log import AccessLogMiddleware
 from junction.api.errors import install_error_handlers
 from junction.audit.routes import router as audit_router
+from junction.billing.routes import router as billing_router
 from junction.connections.routes import router as connections_router
 from junction.events.routes import router as events_router
 from junction.health import router as health_router
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(events_router)
     app.include_router(connections_router)
     app.include_router(alerts_router)
+    app.include_router(billing_router)
     app.include_router(endpoints_router)
     app.include_router(installations_router)
     return app

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.accounts.mail import Mailer, build_mailer
 from junction.accounts.ratelimit import RateLimiter
+from junction.billing.subscriptions import Billing, build_billing
 from junction.db.session import create_engine, create_sessionmaker
 from junction.embedded_redis import EmbeddedRedis
 from junction.events.queueing import EventQueue
@@ -40,6 +41,8 @@ class Runtime:
     event_writer: EventWriter
     mailer: Mailer
     rate_limiter: RateLimiter
+    # None: billing is off (no Stripe key) and every tenant is unlimited.
+    billing: Billing | None = None
     embedded_redis: EmbeddedRedis | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -110,5 +113,6 @@ async def open_runtime(
         event_writer=EventWriter(sessionmaker),
         mailer=build_mailer(settings),
         rate_limiter=RateLimiter(redis, settings.queue_name),
+        billing=build_billing(settings),
         embedded_redis=embedded,
     )

@@ -125,6 +125,25 @@ class Settings(BaseSettings):
         gt=0,
         description="Claims (an event or a batch) of one tenant processed at once, across workers.",
     )
+    stripe_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Stripe's secret API key; empty: billing is off and every tenant unlimited.",
+    )
+    stripe_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The signing secret of the Stripe webhook endpoint (whsec_…).",
+    )
+    stripe_api_url: AnyHttpUrl | None = Field(
+        default=None, description="Stripe's API (a local Stripe server, if one is run)."
+    )
+    billing_plans_file: Path | None = Field(
+        default=None, description="The plans (YAML); empty: the plans shipped with Junction."
+    )
+    billing_grace_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="How long an unpaid subscription keeps working before its events pause.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -196,7 +215,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"JUNCTION_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
             )
+        if self.billing_enabled and not self.stripe_webhook_secret.get_secret_value():
+            raise ValueError(
+                "JUNCTION_STRIPE_WEBHOOK_SECRET is required with JUNCTION_STRIPE_SECRET_KEY: "
+                "without it no Stripe event could be trusted"
+            )
+        if self.billing_enabled:
+            from junction.billing.plans import PlansError, load_plans  # reads no settings
+
+            try:
+                load_plans(self.billing_plans_file)
+            except PlansError as exc:
+                raise ValueError(f"JUNCTION_BILLING_PLANS_FILE: {exc}") from None
         return self
+
+    @property
+    def billing_enabled(self) -> bool:
+        """Billing runs only with a Stripe key: self-hosted installations and the demo
+        have none, and every tenant there is unlimited."""
+        return bool(self.stripe_secret_key.get_secret_value())
 
     @property
     def is_production(self) -> bool:

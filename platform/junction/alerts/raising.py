@@ -36,8 +36,9 @@ from junction.connections.models import (
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import Event, EventStatus
+from junction.members.service import owner_emails
 from junction.runtime import Runtime
-from junction.tenancy.models import Membership, Role, Tenant, User
+from junction.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +260,7 @@ async def _deliveries(session: AsyncSession, alert: Alert) -> list[AlertDelivery
             )
             for channel in channels
         ]
-    owners = await session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.role == Role.owner)
-        .order_by(User.email)
-    )
+    owners = await owner_emails(session)
     return [
         AlertDelivery(
             tenant_id=alert.tenant_id,

@@ -3,6 +3,7 @@
 from junction.accounts.models import EmailLink, UserSession
 from junction.alerts.models import Alert, AlertChannel, AlertDelivery, AlertSettings
 from junction.audit.models import AuditEntry
+from junction.billing.models import BillingUsage, StripeEvent, TenantBilling
 from junction.connections.models import Connection, ConnectionCheck
 from junction.db.base import Base
 from junction.events.models import Event, EventAttempt
@@ -19,6 +20,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "BillingUsage",
     "Connection",
     "ConnectionCheck",
     "EmailLink",
@@ -29,7 +31,9 @@ __all__ = [
     "Invitation",
     "Membership",
     "PluginInstallation",
+    "StripeEvent",
     "Tenant",
+    "TenantBilling",
     "User",
     "UserSession",
 ]

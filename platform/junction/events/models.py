@@ -57,6 +57,10 @@ class PauseCause(StrEnum):
     connection = "connection"
     # The workspace is suspended.
     tenant_suspended = "tenant_suspended"
+    # The plan's events for this billing period are used up.
+    quota = "quota"
+    # The subscription is unpaid past its grace period, or the plan excludes the plugin.
+    billing = "billing"
 
 
 class AttemptOutcome(StrEnum):
@@ -118,6 +122,9 @@ class Event(IdMixin, TenantScoped, Base):
     # What the plugin already did outside (a lead created …), kept across attempts and
     # replays so that nothing is done twice.
     checkpoint: Mapped[dict[str, Any] | None]
+    # When the event was counted against its tenant's quota: once, on its first
+    # processing; retries and replays are not counted again.
+    billed_at: Mapped[datetime | None]
     # When the payload, headers and result were dropped under the retention policy.
     payload_purged_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.billing.metering import admit, count
 from junction.connections.credentials import NeedsReauth
 from junction.db.base import utcnow
 from junction.db.tenancy import scope_to_tenant
@@ -406,16 +407,26 @@ async def _process(
             handler = await _resolve_handler(session, runtime, first)
         except (PermanentError, _Retry, _Paused) as exc:
             handler = exc
+        first_is_new = first.billed_at is None
+        admission = None
+        if isinstance(handler, Handler) and runtime.billing is not None:
+            admission = await admit(
+                session, runtime.billing, tenant_id, handler.plugin, first_is_new
+            )
+            if admission.cause is not None:
+                handler = _Paused(admission.cause, admission.message or "billing stops it")
         events = [first]
         if isinstance(handler, Handler) and handler.integration.max_batch_size > 1:
-            events += await _claim_companions(
-                session,
-                runtime,
-                first,
-                handler.installation_id,
-                claim_id,
-                handler.integration.max_batch_size - 1,
-            )
+            limit = handler.integration.max_batch_size - 1
+            if admission is not None and admission.remaining is not None:
+                # No more new events than the quota has room for.
+                limit = min(limit, admission.remaining)
+            if limit > 0:
+                events += await _claim_companions(
+                    session, runtime, first, handler.installation_id, claim_id, limit
+                )
+        if admission is not None and admission.cause is None:
+            await count(session, admission, events, first_is_new)
         plugin = handler.plugin if isinstance(handler, Handler) else None
         # The attempts are recorded in the claiming transaction: a claim never exists
         # without them.

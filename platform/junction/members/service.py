@@ -37,6 +37,17 @@ async def members(session: AsyncSession) -> list[tuple[Membership, User]]:
     return [(membership, user) for membership, user in rows.all()]
 
 
+async def owner_emails(session: AsyncSession) -> list[str]:
+    """The addresses of the workspace in scope's owners: who is told when nobody else is."""
+    found = await session.scalars(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.role == Role.owner)
+        .order_by(User.email)
+    )
+    return list(found)
+
+
 async def _membership(session: AsyncSession, user_id: uuid.UUID) -> Membership:
     membership = await session.scalar(select(Membership).where(Membership.user_id == user_id))
     if membership is None:

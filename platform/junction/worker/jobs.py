@@ -7,6 +7,8 @@ from typing import Any
 
 from junction.alerts.delivery import deliver_due, purge_old_alerts
 from junction.alerts.raising import raise_due_alerts
+from junction.billing.metering import resume_billing_paused
+from junction.billing.quota_mail import send_quota_warnings
 from junction.connections.health import check_due_connections, purge_old_checks
 from junction.events.processing import process_event as run_event
 from junction.events.retention import purge_expired_payloads
@@ -27,6 +29,7 @@ async def process_event(ctx: dict[str, Any], tenant_id: str, event_id: str) -> s
 async def sweep(ctx: dict[str, Any]) -> int:
     runtime = _runtime(ctx)
     await resume_paused_events(runtime)
+    await resume_billing_paused(runtime)
     return await sweep_due_events(runtime)
 
 
@@ -44,4 +47,5 @@ async def check_connections(ctx: dict[str, Any]) -> int:
 async def send_alerts(ctx: dict[str, Any]) -> int:
     runtime = _runtime(ctx)
     await raise_due_alerts(runtime)
+    await send_quota_warnings(runtime)
     return await deliver_due(runtime)

@@ -76,7 +76,7 @@ def build_worker_settings(
                 timeout=600,
             ),
             # Every minute: alerts for connections whose state changed (or that stay
-            # broken past their reminder), and deliveries due a retry.
+            # broken past their reminder), quota warnings, and deliveries due a retry.
             cron(
                 jobs.send_alerts,
                 name="send-alerts",
