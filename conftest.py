@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.order_to_lead_shop",
     "tests.support.mobcash_sandbox",
     "tests.support.mail",
+    "tests.support.stripe",
 ]

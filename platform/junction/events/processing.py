@@ -425,6 +425,9 @@ async def _process(
                 events += await _claim_companions(
                     session, runtime, first, handler.installation_id, claim_id, limit
                 )
+                # The plugin gets the batch oldest first, whichever event's job took it:
+                # a backlog (paused events resumed …) is worked through in order.
+                events.sort(key=lambda event: (event.next_attempt_at, event.id))
         if admission is not None and admission.cause is None:
             await count(session, admission, events, first_is_new)
         plugin = handler.plugin if isinstance(handler, Handler) else None
@@ -450,7 +453,9 @@ async def _process(
         formats = await _source_formats(session, events) if isinstance(handler, Handler) else {}
         await session.commit()
         # The companions' own jobs would find them taken; spare the workers that.
-        await runtime.queue.discard([(event.id, event.attempts - 1) for event in events[1:]])
+        await runtime.queue.discard(
+            [(event.id, event.attempts - 1) for event in events if event is not first]
+        )
 
         logs = [AttemptLog() for _ in events]
         given = await _run(runtime, handler, claim_id, events, logs, formats)
@@ -464,7 +469,7 @@ async def _process(
         statuses = await _finish(
             session, runtime, claim_id, events, attempts, logs, outcomes, backlog
         )
-        return statuses[0]
+        return statuses[events.index(first)]
 
 
 async def _next_batches(

@@ -23,8 +23,13 @@ from junction.api.errors import ApiError
 from junction.audit import service as audit
 from junction.audit.models import ActorType
 from junction.audit.routes import AuditOut, audit_page
+from junction.billing.models import TenantBilling
+from junction.billing.routes import describe as describe_billing
+from junction.billing.schemas import BillingOut, GrantIn
+from junction.billing.subscriptions import billing_row
 from junction.connections.models import Connection, ConnectionStatus
 from junction.connections.schemas import ConnectionOut, UnhealthyConnectionOut
+from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import Event, EventStatus
 from junction.events.routes import ResolveIn, resolve_as
@@ -211,6 +216,16 @@ async def install(
     )
     if existing is not None:
         raise ApiError(409, "installed", f"{body.plugin!r} is already installed for this tenant")
+    if runtime.billing is not None:
+        standing = runtime.billing.standing(await session.get(TenantBilling, tenant.id), utcnow())
+        if not standing.plan.allows(body.plugin):
+            raise ApiError(
+                409,
+                "not_in_plan",
+                f"the tenant's {standing.plan.name} plan does not include {body.plugin!r}: "
+                "the tenant changes plan, or staff grant one that does",
+                field="plugin",
+            )
     row = PluginInstallation(tenant_id=tenant.id, plugin=body.plugin, config=config)
     session.add(row)
     await session.flush()
@@ -384,3 +399,43 @@ async def resolve_event(
     """Settle a tenant's event under review, as the tenant's admins can."""
     await _tenant(session, tenant_id)
     return await resolve_as(session, event_id, body, ActorType.staff, str(staff.user.id))
+
+
+@router.get("/tenants/{tenant_id}/billing", operation_id="staff-tenant-billing")
+async def tenant_billing(
+    tenant_id: uuid.UUID, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+) -> BillingOut:
+    """The tenant's plan, subscription, usage and the events billing paused."""
+    await _tenant(session, tenant_id)
+    return await describe_billing(session, runtime, tenant_id)
+
+
+@router.put("/tenants/{tenant_id}/billing/plan", operation_id="staff-grant-plan")
+async def grant_plan(
+    tenant_id: uuid.UUID, body: GrantIn, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+) -> BillingOut:
+    """Give the tenant a plan by hand, whatever it pays for (a partner, a pilot), or take
+    a granted plan back (`plan: null`). Audited, with the reason."""
+    tenant = await _tenant(session, tenant_id)
+    if runtime.billing is None:
+        raise ApiError(409, "billing_off", "billing is off on this installation")
+    if body.plan is not None and runtime.billing.plans.find(body.plan) is None:
+        known = ", ".join(plan.key for plan in runtime.billing.plans.plans)
+        raise ApiError(
+            422, "unknown_plan", f"no plan {body.plan!r}; the plans: {known}", field="plan"
+        )
+    row = await billing_row(session, tenant.id)
+    if row.granted_plan != body.plan:
+        _record(
+            session,
+            staff,
+            tenant.id,
+            "billing.plan_granted" if body.plan else "billing.grant_withdrawn",
+            "tenant",
+            tenant.id,
+            {"granted_plan": {"from": row.granted_plan, "to": body.plan}, "reason": body.reason},
+        )
+        row.granted_plan = body.plan
+        row.granted_at = utcnow() if body.plan else None
+        await session.commit()
+    return await describe_billing(session, runtime, tenant.id)
