@@ -38,7 +38,13 @@ from tests.support.receiver import Received, Receiver
 STRIPE_KEY = "sk_test_junction_local"
 WEBHOOK_SECRET = "whsec_junction_test_signing_secret"
 PLANS_FILE = Path(__file__).with_name("billing_plans.yaml")
-PRICES = {"price_test_starter": 1900, "price_test_business": 9900, "price_test_unlimited": 29900}
+# The test plans' prices in localstripe: (amount in cents, interval).
+PRICES = {
+    "price_test_starter": (1900, "month"),
+    "price_test_starter_yearly": (19000, "year"),
+    "price_test_business": (9900, "month"),
+    "price_test_unlimited": (29900, "month"),
+}
 REAL_EVENTS = ROOT / "tests/billing/real-payloads"
 WEBHOOK_PATH = "/stripe-webhooks"
 GOOD_CARD = "4242424242424242"
@@ -73,14 +79,14 @@ def stripe_url(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> 
         ).raise_for_status()
         client = _client(url)
         product = client.v1.products.create(params={"name": "Junction"})
-        for price, amount in PRICES.items():
+        for price, (amount, interval) in PRICES.items():
             client.v1.plans.create(
                 params={
                     "id": price,
                     "product": product.id,
                     "amount": amount,
                     "currency": "eur",
-                    "interval": "month",
+                    "interval": interval,
                 }
             )
         yield url
@@ -143,6 +149,35 @@ class StripeDesk:
             }
         )
         return dict(subscription.to_dict())
+
+    def payment_failed(self, subscription: str) -> bytes:
+        """`invoice.payment_failed` for the subscription's open invoice, on a real event's
+        shape. localstripe marks the subscription past due when a card is declined, but
+        sends this event only for failures it learns of later (bank debits)."""
+        held = self.client.v1.subscriptions.retrieve(subscription).to_dict()
+        invoice = self.client.v1.invoices.retrieve(held["latest_invoice"]).to_dict()
+        sample = json.loads(
+            (REAL_EVENTS / "hookdeck_stripe_2022-11-15_invoice.paid.json").read_text()
+        )
+        event = copy.deepcopy(sample["body"])
+        event.update(id=f"evt_test_failed_{invoice['id']}", type="invoice.payment_failed")
+        event["created"] = int(time.time())
+        event["data"]["object"].update(
+            id=invoice["id"],
+            customer=held["customer"],
+            subscription=subscription,
+            status="open",
+            paid=False,
+            amount_paid=0,
+            attempt_count=1,
+        )
+        return json.dumps(event).encode()
+
+    def pay_open_invoices(self, customer: str) -> None:
+        """The customer pays what is open (in the portal, or at the invoice's page)."""
+        for invoice in self.client.v1.invoices.list(params={"customer": customer}).data:
+            if invoice.status == "open":
+                self.client.v1.invoices.pay(invoice.id)
 
     def sessions(self, customer: str) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.url}/_config/stand_in/sessions")
