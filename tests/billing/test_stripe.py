@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import pytest
-import stripe
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,7 +98,9 @@ async def test_plan_choice_errors_say_what_is_wrong(
     )
     assert unknown.status_code == 422
     assert unknown.json()["error"]["field"] == "plan"
-    assert "free, starter, starter-yearly, business, unlimited" in unknown.json()["error"]["message"]
+    assert (
+        "free, starter, starter-yearly, business, unlimited" in unknown.json()["error"]["message"]
+    )
     free = await shop.owner.client.post(
         "/api/billing/plan", json={"plan": "free"}, headers=shop.owner.headers
     )

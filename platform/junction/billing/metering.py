@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -218,13 +218,14 @@ async def _resume_tenant(runtime: Runtime, tenant_id: uuid.UUID) -> int:
                 )
                 # Retries and replays of counted events cost nothing: they need no room.
                 conditions.append(or_(Event.billed_at.is_not(None), Event.id.in_(oldest_new)))
-        # Due again at the time each was received: every claim takes the oldest first.
+        # Due again at the time each was received (never later than now): every claim
+        # takes the oldest first.
         result = await session.execute(
             update(Event)
             .where(*conditions)
             .values(
                 status=EventStatus.retrying,
-                next_attempt_at=Event.received_at,
+                next_attempt_at=case((Event.received_at < now, Event.received_at), else_=now),
                 pause_cause=None,
                 updated_at=now,
             )
