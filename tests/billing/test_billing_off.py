@@ -4,7 +4,6 @@ unlimited and Junction makes no call to Stripe, anywhere."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from tests.support.stripe import billing_settings, stripe_signature
 
 
 @pytest.fixture
-def stripe_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def stripe_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every request the Stripe library would send, from any of its HTTP clients."""
     calls: list[str] = []
 
@@ -43,7 +42,7 @@ def stripe_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         "request_stream_with_retries_async",
     ):
         monkeypatch.setattr(stripe_http.HTTPClient, name, record(name))
-    yield calls
+    return calls
 
 
 async def test_billing_off_means_unlimited_and_no_stripe_call(
@@ -71,8 +70,11 @@ async def test_billing_off_means_unlimited_and_no_stripe_call(
         "blocked": None,
         "paused_events": {"quota": 0, "billing": 0},
     }
-    for path, body in [("/api/billing/plan", {"plan": "starter"}), ("/api/billing/portal", None)]:
-        answer = await shop.owner.client.post(path, json=body, headers=shop.owner.headers)
+    for path, choice in [
+        ("/api/billing/plan", {"plan": "starter"}),
+        ("/api/billing/portal", None),
+    ]:
+        answer = await shop.owner.client.post(path, json=choice, headers=shop.owner.headers)
         assert answer.status_code == 409
         assert answer.json()["error"]["code"] == "billing_off"
     for path in ("/api/billing/plans", "/api/billing/invoices"):
