@@ -42,6 +42,8 @@ BODIES: dict[str, Any] = {
     "alerts-settings-update": {"reminder_hours": 12},
     "events-resolve": {"applied": False},
     "staff-resolve-event": {"applied": False},
+    "billing-choose-plan": {"plan": "starter"},
+    "staff-grant-plan": {"plan": "starter", "reason": "a test"},
 }
 
 
