@@ -35,7 +35,8 @@ class EventSummary(BaseModel):
     next_attempt_at: datetime
     finished_at: datetime | None
     last_error: str | None
-    # While paused: why (`connection`: its credentials need a person; `tenant_suspended`).
+    # While paused: why (`connection`: its credentials need a person; `tenant_suspended`;
+    # `quota`: the plan's events are used up; `billing`: unpaid, or not in the plan).
     pause_cause: PauseCause | None
     paused_connection_id: uuid.UUID | None
 
