@@ -137,6 +137,11 @@ async def test_upgrade_changes_the_plan_at_once_and_the_portal_and_invoices_foll
     )
     assert again.status_code == 409
     assert "already on the plan" in again.json()["error"]["message"]
+    log = (await shop.owner.client.get("/api/audit")).json()
+    assert [(e["action"], e["diff"]["plan"]) for e in log] == [
+        ("billing.plan_changed", {"from": "starter", "to": "business"}),
+        ("billing.checkout_started", {"from": "free", "to": "starter"}),
+    ]
 
     portal = await shop.owner.client.post("/api/billing/portal", headers=shop.owner.headers)
     assert portal.status_code == 200

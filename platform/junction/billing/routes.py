@@ -133,6 +133,7 @@ async def choose(
         )
     tenant = await session.get(Tenant, caller.tenant_id)
     assert tenant is not None
+    before = billing.standing(await session.get(TenantBilling, caller.tenant_id), utcnow()).plan
     email = (
         await session.scalar(select(User.email).where(User.id == caller.user_id))
         if caller.user_id
@@ -160,7 +161,7 @@ async def choose(
         action="billing.checkout_started" if url else "billing.plan_changed",
         target_type="plan",
         target_id=plan.key,
-        diff={"plan": {"from": None, "to": plan.key}},
+        diff={"plan": {"from": before.key, "to": plan.key}},
     )
     await session.commit()
     return PlanChosen(checkout_url=url, billing=await describe(session, runtime, caller.tenant_id))
