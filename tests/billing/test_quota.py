@@ -6,7 +6,6 @@ the echo plugin behind a real intake URL; the worker's jobs run in the test's or
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,27 +20,16 @@ from junction.db.base import utcnow
 from junction.events.models import EventStatus, PauseCause
 from junction.runtime import Runtime
 from junction.settings import Settings
-from tests.billing.workspace import Workspace, open_workspace, work
+from tests.billing.workspace import Workspace, work
 from tests.support.accounts import sign_in_staff
 from tests.support.mail import mail_to
 from tests.support.stripe import (
     DECLINING_CARD,
     StripeDesk,
-    billing_settings,
     deliver,
     forward,
     stripe_signature,
 )
-
-
-@pytest.fixture
-def settings(settings: Settings, stripe_url: str) -> Settings:
-    return billing_settings(settings, stripe_url)
-
-
-@pytest.fixture
-async def shop(app: FastAPI, session: AsyncSession) -> Workspace:
-    return await open_workspace(app, session, f"tok-quota-{time.monotonic_ns()}")
 
 
 async def _grant(app: FastAPI, session: AsyncSession, shop: Workspace, plan: str) -> None:

@@ -17,30 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from junction.billing.models import StripeEvent
 from junction.billing.subscriptions import subscription_facts
 from junction.db.tenancy import cross_tenant
-from junction.settings import Settings, SettingsError, load_settings
+from junction.settings import SettingsError, load_settings
 from junction.tenancy.models import Role, Tenant
-from tests.billing.workspace import Workspace, open_workspace
+from tests.billing.workspace import Workspace
 from tests.support.accounts import sign_in, sign_in_staff
 from tests.support.stripe import (
     DECLINING_CARD,
     STRIPE_KEY,
     WEBHOOK_SECRET,
     StripeDesk,
-    billing_settings,
     deliver,
     forward,
     stripe_signature,
 )
-
-
-@pytest.fixture
-def settings(settings: Settings, stripe_url: str) -> Settings:
-    return billing_settings(settings, stripe_url)
-
-
-@pytest.fixture
-async def shop(app: FastAPI, session: AsyncSession) -> Workspace:
-    return await open_workspace(app, session, f"tok-bill-{time.monotonic_ns()}")
 
 
 async def _recorded(session: AsyncSession) -> int:

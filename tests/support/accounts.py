@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.accounts.passwords import hash_password
+from junction.app import create_app
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
+from junction.plugins.registry import build_registry
+from junction.settings import Settings
 from junction.tenancy.models import Role, Tenant, User
-from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.factories import ApiKeyFactory, MembershipFactory, TenantFactory, UserFactory
 
 PASSWORD = "correct horse battery"
 
@@ -68,3 +74,28 @@ async def sign_in_staff(app: FastAPI, session: AsyncSession) -> SignedIn:
         )
     await session.commit()
     return signed
+
+
+@asynccontextmanager
+async def api_with_key(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    tenant: Tenant,
+    role: Role,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Junction's API (a new app, built now) as a program holding a workspace key with
+    `role`."""
+    key = f"jk_test_{uuid.uuid4().hex}"
+    ApiKeyFactory(tenant=tenant, key=key, role=role)
+    await session.commit()
+    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://junction.test",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as client,
+    ):
+        yield client

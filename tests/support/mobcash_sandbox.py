@@ -9,17 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.app import create_app
 from junction.intake.models import InboundEndpoint
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from junction.tenancy.models import Role
-from tests.factories import ApiKeyFactory, InboundEndpointFactory, PluginInstallationFactory
+from tests.factories import InboundEndpointFactory, PluginInstallationFactory
+from tests.support.accounts import api_with_key
 from tests.support.processes import sandbox_process
 
 
@@ -108,23 +107,13 @@ async def desk(
         installation=installation, source_format="mobcash-deposit"
     )
     await session.commit()
-    key = f"jk_desk_{uuid.uuid4().hex}"
-    ApiKeyFactory(tenant=installation.tenant, key=key, role=Role.admin)
-    await session.commit()
-    registry = build_registry()
     runtime = await open_runtime(
-        settings, registry=registry, sessionmaker=sessionmaker, redis_url=redis_url
+        settings, registry=build_registry(), sessionmaker=sessionmaker, redis_url=redis_url
     )
-    app = create_app(settings, registry=registry, sessionmaker=sessionmaker)
     try:
-        async with (
-            LifespanManager(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://junction.test",
-                headers={"Authorization": f"Bearer {key}"},
-            ) as api,
-        ):
+        async with api_with_key(
+            settings, sessionmaker, session, installation.tenant, Role.admin
+        ) as api:
             yield Desk(runtime, mobcash, mobcash_url, cashbox, player, installation, endpoint, api)
     finally:
         await runtime.close()

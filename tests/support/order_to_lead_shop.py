@@ -3,17 +3,14 @@ sandbox account, with the plugin installed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.app import create_app
 from junction.connections.models import Connection
 from junction.events.models import Event
 from junction.intake.models import InboundEndpoint
@@ -22,7 +19,8 @@ from junction.plugins.registry import build_registry
 from junction.runtime import Runtime, open_runtime
 from junction.settings import Settings
 from junction.tenancy.models import Role
-from tests.factories import ApiKeyFactory, InboundEndpointFactory, PluginInstallationFactory
+from tests.factories import InboundEndpointFactory, PluginInstallationFactory
+from tests.support.accounts import api_with_key
 from tests.support.amocrm_sandbox import amocrm_environment, connect
 
 PARTNER = "700100"
@@ -133,20 +131,10 @@ async def shop_api(
     sessionmaker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Junction's API as the shop's workspace admin (an API key)."""
-    key = f"jk_shop_{uuid.uuid4().hex}"
-    ApiKeyFactory(tenant=shop.installation.tenant, key=key, role=Role.admin)
-    await session.commit()
-    # Built after the shop fixture pointed the amoCRM provider at the sandbox.
-    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://junction.test",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    """Junction's API as the shop's workspace admin (an API key); built after the shop
+    fixture pointed the amoCRM provider at the sandbox."""
+    tenant = shop.installation.tenant
+    async with api_with_key(settings, sessionmaker, session, tenant, Role.admin) as client:
         yield client
 
 

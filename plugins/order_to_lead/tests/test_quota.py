@@ -7,22 +7,18 @@ sandbox over HTTP."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.app import create_app
 from junction.billing.metering import resume_billing_paused
 from junction.events.models import EventStatus, PauseCause
 from junction.events.processing import process_event
-from junction.plugins.registry import build_registry
 from junction.settings import Settings
 from junction.tenancy.models import Role
-from tests.factories import ApiKeyFactory
+from tests.support.accounts import api_with_key
 from tests.support.events import reload_events
 from tests.support.order_to_lead_shop import PARTNER, Shop, event_for
 from tests.support.stripe import StripeDesk, billing_settings, deliver, stripe_signature
@@ -41,18 +37,8 @@ async def owner_api(
     session: AsyncSession,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Junction's API as the shop's owner (an owner's API key)."""
-    key = f"jk_owner_{uuid.uuid4().hex}"
-    ApiKeyFactory(tenant=shop.installation.tenant, key=key, role=Role.owner)
-    await session.commit()
-    app = create_app(settings, registry=build_registry(), sessionmaker=sessionmaker)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://junction.test",
-            headers={"Authorization": f"Bearer {key}"},
-        ) as client,
-    ):
+    tenant = shop.installation.tenant
+    async with api_with_key(settings, sessionmaker, session, tenant, Role.owner) as client:
         yield client
 
 
