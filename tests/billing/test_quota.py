@@ -24,7 +24,6 @@ from tests.billing.workspace import Workspace, work
 from tests.support.accounts import sign_in_staff
 from tests.support.mail import mail_to
 from tests.support.stripe import (
-    DECLINING_CARD,
     StripeDesk,
     deliver,
     forward,
@@ -114,13 +113,7 @@ async def test_room_for_some_resumes_the_oldest_and_a_new_period_the_rest(
 async def test_an_unpaid_subscription_works_through_its_grace_then_waits_until_paid(
     shop: Workspace, stripe_desk: StripeDesk, runtime: Runtime, settings: Settings
 ) -> None:
-    customer, subscription = await shop.subscribe(stripe_desk, "starter")
-    stripe_desk.use_card(customer, DECLINING_CARD)
-    moved = await shop.owner.client.post(
-        "/api/billing/plan", json={"plan": "starter-yearly"}, headers=shop.owner.headers
-    )
-    assert moved.json()["billing"]["subscription"]["status"] == "past_due"
-    failed = stripe_desk.payment_failed(subscription["id"])
+    customer, _, failed = await shop.fall_behind(stripe_desk)
     assert (await deliver(shop.owner.client, failed, stripe_signature(failed))).status_code == 200
     grace_until = datetime.fromisoformat(
         (await shop.billing())["subscription"]["grace_until"].replace("Z", "+00:00")

@@ -22,7 +22,6 @@ from junction.tenancy.models import Role, Tenant
 from tests.billing.workspace import Workspace
 from tests.support.accounts import sign_in, sign_in_staff
 from tests.support.stripe import (
-    DECLINING_CARD,
     STRIPE_KEY,
     WEBHOOK_SECRET,
     StripeDesk,
@@ -186,14 +185,7 @@ async def test_a_forged_or_stale_signature_changes_nothing(
 async def test_duplicated_and_reordered_events_leave_the_state_stripe_holds(
     shop: Workspace, stripe_desk: StripeDesk
 ) -> None:
-    customer, subscription = await shop.subscribe(stripe_desk, "starter")
-    # The owner moves to yearly billing; the card is declined: past due.
-    stripe_desk.use_card(customer, DECLINING_CARD)
-    moved = await shop.owner.client.post(
-        "/api/billing/plan", json={"plan": "starter-yearly"}, headers=shop.owner.headers
-    )
-    assert moved.json()["billing"]["subscription"]["status"] == "past_due"
-    failed = stripe_desk.payment_failed(subscription["id"])
+    customer, subscription, failed = await shop.fall_behind(stripe_desk)
     # A new card, and the open invoice is paid: active again.
     stripe_desk.use_card(customer)
     stripe_desk.pay_open_invoices(customer)

@@ -21,7 +21,7 @@ from junction.tenancy.models import Tenant
 from tests.factories import InboundEndpointFactory, PluginInstallationFactory
 from tests.support.accounts import SignedIn, sign_in
 from tests.support.events import reload_events
-from tests.support.stripe import StripeDesk, deliver, stripe_signature
+from tests.support.stripe import DECLINING_CARD, StripeDesk, deliver, stripe_signature
 
 
 @dataclass
@@ -78,6 +78,18 @@ class Workspace:
         assert answer.status_code == 200, answer.text
         assert answer.json()["outcome"] == "applied"
         return customer, subscription
+
+    async def fall_behind(self, desk: StripeDesk) -> tuple[str, dict[str, Any], bytes]:
+        """Subscribe to Starter, then move to yearly billing with a card that is declined:
+        the subscription is past due. Returns the customer, the subscription and the
+        `invoice.payment_failed` event Stripe would send (not yet delivered)."""
+        customer, subscription = await self.subscribe(desk, "starter")
+        desk.use_card(customer, DECLINING_CARD)
+        moved = await self.owner.client.post(
+            "/api/billing/plan", json={"plan": "starter-yearly"}, headers=self.owner.headers
+        )
+        assert moved.json()["billing"]["subscription"]["status"] == "past_due"
+        return customer, subscription, desk.payment_failed(subscription["id"])
 
 
 async def open_workspace(app: FastAPI, session: AsyncSession, token: str) -> Workspace:
