@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         description="Comma-separated delays before each retry; one more failure is final.",
     )
     worker_concurrency: int = Field(default=20, gt=0)
+    worker_shutdown_seconds: int = Field(
+        default=20,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long a worker lets its running events finish before it "
+        "stops them and hands them back (keep it under Kubernetes' grace period).",
+    )
     payload_retention_days: int = Field(
         default=30, ge=0, description="Days a settled event keeps its payload; 0: forever."
     )

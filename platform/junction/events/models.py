@@ -71,6 +71,8 @@ class AttemptOutcome(StrEnum):
     paused = "paused"
     # Its outside effect's outcome is unknown (`OutcomeUnknown`).
     needs_review = "needs_review"
+    # Its worker was stopped (SIGTERM) before it finished; not the event's failure.
+    interrupted = "interrupted"
 
 
 class Event(IdMixin, TenantScoped, Base):

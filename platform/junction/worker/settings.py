@@ -102,6 +102,9 @@ def build_worker_settings(
         # waits this long. Fifty cheap reads a second per idle worker.
         "poll_delay": 0.02,
         "handle_signals": True,
+        # SIGTERM: take no new job, let the running ones finish for this long, then cancel
+        # them; a cancelled attempt hands its events back (`interrupted`) at once.
+        "job_completion_wait": settings.worker_shutdown_seconds,
         "allow_abort_jobs": False,
     }
     return type("WorkerSettings", (), attributes)
