@@ -12,11 +12,11 @@ RUN := $(UV) run --frozen --all-packages
 CI_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 CI_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help install demo test lint typecheck pytest pytest-ci schema bench clean
+.PHONY: help install demo test lint typecheck chart-check pytest pytest-ci schema bench clean
 
 help:
 	@echo "make demo   run Junction here (SQLite, embedded Redis, demo tenant)"
-	@echo "make test   ruff, mypy and the whole test suite"
+	@echo "make test   ruff, mypy, the Helm chart check and the whole test suite"
 	@echo "make bench  run the benchmarks under bench/"
 
 $(UV):
@@ -32,7 +32,7 @@ install: .venv/.installed
 demo: install
 	$(RUN) junction demo
 
-test: install lint typecheck pytest
+test: install lint typecheck chart-check pytest
 
 lint: install
 	$(RUN) ruff check .
@@ -40,6 +40,10 @@ lint: install
 
 typecheck: install
 	$(RUN) mypy
+
+# The Helm chart rendered by Helm's engine and checked against Kubernetes' schemas, offline.
+chart-check: install
+	$(RUN) python helm/check_chart.py
 
 ifeq ($(CI),true)
 pytest: install
