@@ -41,9 +41,11 @@ lint: install
 typecheck: install
 	$(RUN) mypy
 
-# The Helm chart rendered by Helm's engine and checked against Kubernetes' schemas, offline.
+# The Helm chart rendered by Helm's engine and checked against Kubernetes' schemas, and
+# the Dockerfile linted; both offline.
 chart-check: install
 	$(RUN) python helm/check_chart.py
+	$(RUN) hadolint Dockerfile
 
 ifeq ($(CI),true)
 pytest: install
