@@ -28,6 +28,7 @@ from junction.runtime import open_runtime
 from junction.settings import Settings, load_settings
 from junction.staff.routes import router as staff_router
 from junction.tenancy.key_routes import router as keys_router
+from junction.web import mount_web
 
 
 def create_app(
@@ -73,4 +74,6 @@ def create_app(
     app.include_router(billing_router)
     app.include_router(endpoints_router)
     app.include_router(installations_router)
+    # Last: the API's routes come first.
+    mount_web(app, settings)
     return app

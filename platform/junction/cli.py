@@ -106,6 +106,17 @@ def worker() -> None:
 
 
 @app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI schema (the web app's typed client is generated from it)."""
+    import json
+
+    from junction.app import create_app
+
+    schema = create_app(load_settings()).openapi()
+    typer.echo(json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@app.command()
 def sandbox(
     name: Annotated[str, typer.Argument(help="Which sandbox, e.g. amocrm.")],
     host: Annotated[str, typer.Option()] = "127.0.0.1",

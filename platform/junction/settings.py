@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     stripe_api_url: AnyHttpUrl | None = Field(
         default=None, description="Stripe's API (a local Stripe server, if one is run)."
     )
+    web_dir: Path | None = Field(
+        default=None, description="The built web app; empty: found beside the installation."
+    )
     billing_plans_file: Path | None = Field(
         default=None, description="The plans (YAML); empty: the plans shipped with Junction."
     )

@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.intake import endpoints as service
 from junction.intake.models import InboundEndpoint
+from junction.plugins.models import PluginInstallation
 
 router = APIRouter(prefix="/api/endpoints", tags=["endpoints"])
 
@@ -39,6 +41,21 @@ class RotateRequest(BaseModel):
         le=MAX_GRACE_SECONDS,
         description="How long the old URL keeps working (at most 30 days).",
     )
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    # A source a plugin contributes (`GET /api/endpoints/formats`).
+    source_format: str = Field(min_length=1, max_length=64)
+    # The installed plugin its events go to.
+    installation_id: uuid.UUID | None = None
+
+
+class FormatOut(BaseModel):
+    name: str
+    title: str
 
 
 class RefusalOut(BaseModel):
@@ -80,6 +97,58 @@ async def list_endpoints(
         _out(endpoint, service.hook_url(base, runtime.secretbox.decrypt(endpoint.token_encrypted)))
         for endpoint in await service.list_endpoints(session)
     ]
+
+
+@router.get("/formats", operation_id="endpoints-formats")
+async def formats(caller: CallerDep, runtime: RuntimeDep) -> list[FormatOut]:
+    """The shop formats an endpoint can read, as the installed plugins provide them."""
+    return [
+        FormatOut(name=name, title=getattr(source, "title", name) or name)
+        for name, source in sorted(runtime.registry.sources.items())
+    ]
+
+
+@router.post("", status_code=201, operation_id="endpoints-create")
+async def create_endpoint(
+    body: EndpointIn, caller: ManagerDep, session: SessionDep, runtime: RuntimeDep
+) -> EndpointOut:
+    """A new webhook URL for a shop, routed to one of the workspace's installed plugins."""
+    if body.source_format not in runtime.registry.sources:
+        known = ", ".join(sorted(runtime.registry.sources))
+        raise ApiError(
+            422,
+            "unknown_format",
+            f"no source format {body.source_format!r}; known: {known}",
+            field="source_format",
+        )
+    if body.installation_id is not None:
+        installed = await session.scalar(
+            select(PluginInstallation.id).where(PluginInstallation.id == body.installation_id)
+        )
+        if installed is None:
+            raise ApiError(
+                422, "unknown_installation", "no such installation", field="installation_id"
+            )
+    endpoint, token = await service.create_endpoint(
+        session,
+        runtime.secretbox,
+        caller.tenant_id,
+        body.name,
+        body.source_format,
+        body.installation_id,
+    )
+    caller.record(
+        session,
+        "endpoint.created",
+        "endpoint",
+        endpoint.id,
+        {
+            "name": {"from": None, "to": body.name},
+            "source_format": {"from": None, "to": body.source_format},
+        },
+    )
+    await session.commit()
+    return _out(endpoint, service.hook_url(str(runtime.settings.public_base_url), token))
 
 
 @router.post("/{endpoint_id}/rotate-token", operation_id="endpoints-rotate-token")

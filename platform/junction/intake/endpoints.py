@@ -28,6 +28,29 @@ async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Inbound
     return await session.scalar(select(InboundEndpoint).where(InboundEndpoint.id == endpoint_id))
 
 
+async def create_endpoint(
+    session: AsyncSession,
+    secretbox: SecretBox,
+    tenant_id: uuid.UUID,
+    name: str,
+    source_format: str,
+    installation_id: uuid.UUID | None,
+) -> tuple[InboundEndpoint, str]:
+    """A new endpoint with a fresh token; returns it and the token (for its URL)."""
+    token = new_endpoint_token()
+    endpoint = InboundEndpoint(
+        tenant_id=tenant_id,
+        name=name,
+        source_format=source_format,
+        installation_id=installation_id,
+        token_hash=hash_endpoint_token(token),
+        token_encrypted=secretbox.encrypt(token),
+    )
+    session.add(endpoint)
+    await session.flush()
+    return endpoint, token
+
+
 async def rotate_token(
     session: AsyncSession, secretbox: SecretBox, endpoint: InboundEndpoint, grace: timedelta
 ) -> tuple[str, datetime | None]:

@@ -1,0 +1,23 @@
+// Russian and English; the browser's language picks, the user can switch (kept in
+// localStorage).
+import i18n from "i18next";
+import LanguageDetector from "i18next-browser-languagedetector";
+import { initReactI18next } from "react-i18next";
+import en from "./en";
+import ru from "./ru";
+
+export const LANGUAGES = { en: "English", ru: "Русский" } as const;
+
+void i18n
+  .use(LanguageDetector)
+  .use(initReactI18next)
+  .init({
+    resources: { en: { translation: en }, ru: { translation: ru } },
+    fallbackLng: "en",
+    supportedLngs: Object.keys(LANGUAGES),
+    nonExplicitSupportedLngs: true,
+    interpolation: { escapeValue: false },
+    detection: { order: ["localStorage", "navigator"], caches: ["localStorage"] },
+  });
+
+export default i18n;

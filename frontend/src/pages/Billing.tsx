@@ -1,0 +1,132 @@
+// The plan, the period's usage, choosing a plan (Stripe Checkout), the portal, invoices.
+import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api, unwrap } from "../api/client";
+import { useSession } from "../auth";
+import { QueryState } from "../components/States";
+
+export function Billing() {
+  const { t } = useTranslation();
+  const { account } = useSession();
+  const owner = account?.role === "owner" && !account.impersonating;
+  const client = useQueryClient();
+  const billing = useQuery({ queryKey: ["billing"], queryFn: () => unwrap(api.GET("/api/billing")) });
+  const plans = useQuery({
+    queryKey: ["plans"],
+    queryFn: () => unwrap(api.GET("/api/billing/plans")),
+    enabled: billing.data?.enabled === true,
+  });
+  const choose = useMutation({
+    mutationFn: (plan: string) => unwrap(api.POST("/api/billing/plan", { body: { plan } })),
+    onSuccess: (chosen) => {
+      if (chosen.checkout_url) window.location.assign(chosen.checkout_url);
+      else void client.invalidateQueries({ queryKey: ["billing"] });
+    },
+  });
+  const portal = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/billing/portal")),
+    onSuccess: (answer) => window.location.assign(answer.url),
+  });
+  return (
+    <Stack>
+      <Title order={2}>{t("nav.billing")}</Title>
+      <QueryState query={billing}>
+        {(state) =>
+          !state.enabled ? (
+            <Alert color="blue" role="status">{t("billing.off")}</Alert>
+          ) : (
+            <>
+              <Card withBorder>
+                <Group justify="space-between">
+                  <div>
+                    <Text size="sm" c="dimmed">{t("billing.plan")}</Text>
+                    <Title order={3}>{state.plan?.name}</Title>
+                  </div>
+                  {state.subscription && <Badge>{state.subscription.status}</Badge>}
+                </Group>
+                {state.usage && (
+                  <Stack gap={4} mt="md">
+                    <Text size="sm">
+                      {state.usage.quota === null
+                        ? t("billing.usedUnlimited", { used: state.usage.used })
+                        : t("billing.used", { used: state.usage.used, quota: state.usage.quota })}
+                    </Text>
+                    {state.usage.quota !== null && (
+                      <Progress
+                        value={Math.min(100, (100 * state.usage.used) / Math.max(state.usage.quota, 1))}
+                        color={state.usage.used >= state.usage.quota ? "red" : "blue"}
+                        aria-label={t("billing.usage")}
+                      />
+                    )}
+                  </Stack>
+                )}
+                {state.blocked && <Alert color="red" mt="md" role="alert">{state.blocked}</Alert>}
+                {(state.paused_events.quota > 0 || state.paused_events.billing > 0) && (
+                  <Alert color="orange" mt="md" role="status">
+                    {t("billing.paused", { count: state.paused_events.quota + state.paused_events.billing })}
+                  </Alert>
+                )}
+                {owner && state.subscription && (
+                  <Button mt="md" variant="light" loading={portal.isPending} onClick={() => portal.mutate()}>
+                    {t("billing.portal")}
+                  </Button>
+                )}
+              </Card>
+              {choose.error && <Alert color="red" role="alert">{choose.error.message}</Alert>}
+              <QueryState query={plans}>
+                {(list) => (
+                  <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>
+                    {list.map((plan) => (
+                      <Card withBorder key={plan.key}>
+                        <Title order={4}>{plan.name}</Title>
+                        <Text size="sm">
+                          {plan.monthly_events === null ? t("billing.unlimited") : t("billing.events", { count: plan.monthly_events })}
+                        </Text>
+                        {plan.trial_days > 0 && <Text size="xs" c="dimmed">{t("billing.trial", { count: plan.trial_days })}</Text>}
+                        {owner && plan.purchasable && plan.key !== state.plan?.key && (
+                          <Button mt="sm" size="xs" loading={choose.isPending} onClick={() => choose.mutate(plan.key)}>
+                            {t("billing.choose")}
+                          </Button>
+                        )}
+                      </Card>
+                    ))}
+                  </SimpleGrid>
+                )}
+              </QueryState>
+              {owner && <Invoices />}
+            </>
+          )
+        }
+      </QueryState>
+    </Stack>
+  );
+}
+
+function Invoices() {
+  const { t } = useTranslation();
+  const invoices = useQuery({ queryKey: ["invoices"], queryFn: () => unwrap(api.GET("/api/billing/invoices")) });
+  return (
+    <Card withBorder>
+      <Title order={3} size="h5">{t("billing.invoices")}</Title>
+      <QueryState query={invoices} empty={t("billing.noInvoices")} isEmpty={(list) => list.length === 0}>
+        {(list) => (
+          <Table>
+            <Table.Tbody>
+              {list.map((invoice) => (
+                <Table.Tr key={invoice.id}>
+                  <Table.Td>{invoice.created ? new Date(invoice.created).toLocaleDateString() : ""}</Table.Td>
+                  <Table.Td>{invoice.status}</Table.Td>
+                  <Table.Td>
+                    {((invoice.amount_due ?? 0) / 100).toFixed(2)} {invoice.currency?.toUpperCase()}
+                  </Table.Td>
+                  <Table.Td>{invoice.hosted_invoice_url && <a href={invoice.hosted_invoice_url}>{t("billing.open")}</a>}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </QueryState>
+    </Card>
+  );
+}

@@ -1,0 +1,125 @@
+// Webhook URLs: copy, a sample request for the format, a new URL, a new endpoint.
+import { Alert, Button, Card, Code, CopyButton, Group, Select, Stack, Text, TextInput, Title } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { api, unwrap, type Schemas } from "../api/client";
+import { canManage, useSession } from "../auth";
+import { showServerError } from "../components/forms";
+import { QueryState } from "../components/States";
+
+const SAMPLE_ORDER = '{"id": "1001", "total": "150.00", "partner_id": "700100", "items": [{"sku": "A1", "name": "Widget", "quantity": 1, "price": "150"}]}';
+
+export function sampleCurl(endpoint: Schemas["EndpointOut"]): string {
+  if (endpoint.source_format === "tilda") {
+    return `curl -X POST '${endpoint.url}' -d 'Name=Anna' -d 'partner_id=700100' -d 'payment={"orderid":"1001","amount":"150"}'`;
+  }
+  return `curl -X POST '${endpoint.url}' -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`;
+}
+
+function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; manage: boolean }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const rotate = useMutation({
+    mutationFn: () =>
+      unwrap(api.POST("/api/endpoints/{endpoint_id}/rotate-token", { params: { path: { endpoint_id: endpoint.id } }, body: { grace_seconds: 86400 } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["endpoints"] }),
+  });
+  return (
+    <Card withBorder data-endpoint={endpoint.name}>
+      <Stack gap="xs">
+        <Group justify="space-between">
+          <Title order={3} size="h4">{endpoint.name}</Title>
+          <Text size="sm" c="dimmed">{t("endpoints.format")}: {endpoint.source_format}</Text>
+        </Group>
+        <Group wrap="nowrap">
+          <Code block style={{ flex: 1 }} data-testid="webhook-url">{endpoint.url}</Code>
+          <CopyButton value={endpoint.url}>
+            {({ copied, copy }) => (
+              <Button variant="light" onClick={copy} aria-label={t("endpoints.copyUrl")}>
+                {copied ? t("endpoints.copied") : t("endpoints.copy")}
+              </Button>
+            )}
+          </CopyButton>
+        </Group>
+        <Text size="sm">{t("endpoints.sample")}</Text>
+        <Code block>{sampleCurl(endpoint)}</Code>
+        {endpoint.previous_token_valid_until && (
+          <Text size="sm" c="orange">{t("endpoints.oldUrlUntil", { when: new Date(endpoint.previous_token_valid_until).toLocaleString() })}</Text>
+        )}
+        {manage && (
+          <Group>
+            <Button variant="outline" color="orange" size="xs" loading={rotate.isPending} onClick={() => rotate.mutate()}>
+              {t("endpoints.rotate")}
+            </Button>
+          </Group>
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
+function NewEndpoint() {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const formats = useQuery({ queryKey: ["formats"], queryFn: () => unwrap(api.GET("/api/endpoints/formats")) });
+  const installations = useQuery({ queryKey: ["installations"], queryFn: () => unwrap(api.GET("/api/installations")) });
+  const form = useForm({
+    initialValues: { name: "", source_format: "", installation_id: "" },
+    validate: {
+      name: (v) => (v.trim() ? null : t("common.required")),
+      source_format: (v) => (v ? null : t("common.required")),
+      installation_id: (v) => (v ? null : t("common.required")),
+    },
+  });
+  const [failure, setFailure] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: (values: typeof form.values) => unwrap(api.POST("/api/endpoints", { body: values })),
+    onSuccess: () => {
+      form.reset();
+      void client.invalidateQueries({ queryKey: ["endpoints"] });
+    },
+    onError: (error) => setFailure(showServerError(form, error)),
+  });
+  return (
+    <Card withBorder>
+      <form onSubmit={form.onSubmit((values) => create.mutate(values))} noValidate>
+        <Stack>
+          <Title order={3} size="h4">{t("endpoints.new")}</Title>
+          <TextInput label={t("endpoints.name")} required {...form.getInputProps("name")} />
+          <Select
+            label={t("endpoints.format")}
+            required
+            data={(formats.data ?? []).map((f) => ({ value: f.name, label: f.title }))}
+            {...form.getInputProps("source_format")}
+          />
+          <Select
+            label={t("endpoints.plugin")}
+            required
+            data={(installations.data ?? []).map((i) => ({ value: i.id, label: i.plugin }))}
+            {...form.getInputProps("installation_id")}
+          />
+          {failure && <Alert color="red" role="alert">{failure}</Alert>}
+          <Button type="submit" loading={create.isPending}>{t("endpoints.create")}</Button>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+export function Endpoints() {
+  const { t } = useTranslation();
+  const { account } = useSession();
+  const query = useQuery({ queryKey: ["endpoints"], queryFn: () => unwrap(api.GET("/api/endpoints")) });
+  const manage = canManage(account);
+  return (
+    <Stack>
+      <Title order={2}>{t("nav.endpoints")}</Title>
+      <QueryState query={query} empty={t("endpoints.none")} isEmpty={(list) => list.length === 0}>
+        {(list) => list.map((endpoint) => <EndpointCard key={endpoint.id} endpoint={endpoint} manage={manage} />)}
+      </QueryState>
+      {manage && <NewEndpoint />}
+    </Stack>
+  );
+}
