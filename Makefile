@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen --all-packages
 CI_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 CI_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help install demo test lint typecheck chart-check pytest pytest-ci schema bench clean
+.PHONY: help install demo test lint typecheck chart-check web web-client web-check pytest pytest-ci schema bench clean
 
 help:
 	@echo "make demo   run Junction here (SQLite, embedded Redis, demo tenant)"
@@ -29,10 +29,33 @@ $(UV):
 
 install: .venv/.installed
 
-demo: install
+demo: install web
 	$(RUN) junction demo
 
-test: install lint typecheck chart-check pytest
+test: install lint typecheck chart-check web-check pytest
+
+# The web app (frontend/): its packages from package-lock.json, built into frontend/dist,
+# which the API serves at / and /app.
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+web: frontend/node_modules/.installed
+	cd frontend && npm run build
+
+# The typed client, regenerated from the API's OpenAPI schema (after an API change).
+web-client: install frontend/node_modules/.installed
+	$(RUN) junction openapi > frontend/openapi.json
+	cd frontend && npm run client
+
+# Types, component tests, and the typed client against the current API (a stale one fails).
+web-check: install web
+	cd frontend && npm run typecheck && npm test
+	$(RUN) junction openapi | diff -q - frontend/openapi.json >/dev/null \
+		|| { echo "frontend/openapi.json is stale: run make web-client"; exit 1; }
+	cd frontend && npx openapi-typescript openapi.json -o /tmp/junction-schema.d.ts >/dev/null \
+		&& diff -q /tmp/junction-schema.d.ts src/api/schema.d.ts >/dev/null \
+		|| { echo "frontend/src/api/schema.d.ts is stale: run make web-client"; exit 1; }
 
 lint: install
 	$(RUN) ruff check .
@@ -63,4 +86,4 @@ bench: install
 	@for bench in bench/*.py; do echo "== $$bench"; $(RUN) python $$bench || exit 1; done
 
 clean:
-	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist

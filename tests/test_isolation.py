@@ -43,6 +43,7 @@ BODIES: dict[str, Any] = {
     "events-resolve": {"applied": False},
     "staff-resolve-event": {"applied": False},
     "billing-choose-plan": {"plan": "starter"},
+    "endpoints-create": {"name": "shop", "source_format": "echo"},
     "staff-grant-plan": {"plan": "starter", "reason": "a test"},
 }
 

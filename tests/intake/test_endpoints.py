@@ -113,3 +113,47 @@ async def test_refused_deliveries_are_kept_in_the_intake_log(
     assert entry["size"] == len(body)
     assert "+7000" not in log.text
     assert (await client.get("/api/events", headers=_auth())).json()["items"] == []
+
+
+async def test_a_workspace_creates_an_endpoint_that_takes_deliveries(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    existing = await _setup(session, token="tok-existing")
+    formats = (await client.get("/api/endpoints/formats", headers=_auth())).json()
+    assert {"name": "echo", "title": "Echo (any JSON or form body)"} in formats
+
+    body = {
+        "name": "Second shop",
+        "source_format": "echo",
+        "installation_id": str(existing.installation_id),
+    }
+    refused = await client.post("/api/endpoints", json=body, headers=_auth(VIEWER))
+    assert refused.status_code == 403
+    unknown = await client.post(
+        "/api/endpoints", json={**body, "source_format": "bitrix"}, headers=_auth()
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "source_format"
+    assert "echo" in unknown.json()["error"]["message"]
+    elsewhere = await client.post(
+        "/api/endpoints",
+        json={**body, "installation_id": "00000000-0000-4000-8000-000000000000"},
+        headers=_auth(),
+    )
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["error"]["field"] == "installation_id"
+
+    created = await client.post("/api/endpoints", json=body, headers=_auth())
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "Second shop"
+    delivered = await client.post(_path(created.json()["url"]), json={"order_id": "n-1"})
+    assert delivered.status_code == 202
+    names = [e["name"] for e in (await client.get("/api/endpoints", headers=_auth())).json()]
+    assert "Second shop" in names
+    with cross_tenant(session, "test: the audit entry"):
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.tenant_id == existing.tenant_id)
+            )
+        )
+    assert "endpoint.created" in actions

@@ -21,7 +21,12 @@ const csrf: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+export const api = createClient<paths>({
+  baseUrl: globalThis.location?.origin ?? "",
+  credentials: "same-origin",
+  // Looked up at each call, not captured once: what the page's fetch is at the time.
+  fetch: (request) => globalThis.fetch(request),
+});
 api.use(csrf);
 
 /** An error the API answered, in its one shape: `{"error": {"code", "message", "field"?}}`. */

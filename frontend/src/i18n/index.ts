@@ -20,4 +20,9 @@ void i18n
     detection: { order: ["localStorage", "navigator"], caches: ["localStorage"] },
   });
 
+// Screen readers and the browser's own features read the page's language from here.
+const setLang = (language: string) => document.documentElement.setAttribute("lang", language);
+i18n.on("languageChanged", setLang);
+if (i18n.resolvedLanguage) setLang(i18n.resolvedLanguage);
+
 export default i18n;

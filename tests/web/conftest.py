@@ -1,0 +1,79 @@
+"""The web app in real Chromium (Debian's, driven by Playwright) against real Junction
+processes: the API serving the built app, the worker, email through the capture server.
+Screenshots of each screen go to `var/screenshots/` (CI keeps them as artefacts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from junction.accounts.capture import MailCapture
+from junction.web import SOURCE_TREE_BUILD
+from tests.support.backends import Databases
+from tests.support.processes import ROOT, Junction, fresh_junction
+
+SCREENSHOTS = Path(os.environ.get("JUNCTION_SCREENSHOTS", ROOT / "var" / "screenshots"))
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        raise AssertionError(
+            "Chromium is not installed: `apt-get install chromium` (.ci/run installs it)"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not (SOURCE_TREE_BUILD / "index.html").is_file():
+        raise AssertionError("the web app is not built: run `make web` first")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def web(
+    databases: Databases, redis_url: str, tmp_path: Path, mail_capture: MailCapture
+) -> AsyncIterator[Junction]:
+    junction = await fresh_junction(
+        databases,
+        redis_url,
+        tmp_path,
+        {"JUNCTION_SMTP_URL": mail_capture.url, "JUNCTION_SWEEP_INTERVAL_SECONDS": "1"},
+    )
+    junction.env["JUNCTION_PUBLIC_BASE_URL"] = junction.base
+    junction.start_api()
+    junction.start_worker()
+    yield junction
+    junction.stop()
+
+
+class Screens:
+    """Saves a screenshot per screen and language: `<test>/<n>-<name>-<language>.png`."""
+
+    def __init__(self, folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self.count = 0
+
+    async def shot(self, page: Page, name: str) -> None:
+        self.count += 1
+        language = await page.evaluate("document.documentElement.lang || navigator.language")
+        path = self.folder / f"{self.count:02d}-{name}-{language}.png"
+        await page.screenshot(path=path, full_page=True)
+
+
+@pytest.fixture
+def screens(request: pytest.FixtureRequest) -> Screens:
+    return Screens(SCREENSHOTS / request.node.name)
