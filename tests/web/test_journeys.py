@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from junction.accounts.capture import MailCapture
-from tests.support.mail import mail_to
+from tests.support.mail import link_token, mail_to
 from tests.support.processes import Junction
 from tests.web.conftest import Screens
 
@@ -112,3 +113,79 @@ async def test_a_newcomer_signs_up_and_gets_a_webhook_url(
     # The workspace has no plugin yet: an endpoint needs one; the form says what is missing.
     await page.get_by_role("button", name=re.compile("^(Create|Создать)$")).click()
     await expect(page.get_by_text(re.compile("Required|Обязательное поле")).first).to_be_visible()
+
+
+def _account(web: Junction, mail: MailCapture, email: str, workspace: str) -> None:
+    """An account made and confirmed through the API (the browser journey above covers
+    doing it on the pages)."""
+    made = httpx.post(
+        f"{web.base}/api/auth/signup",
+        json={"email": email, "password": PASSWORD, "workspace": workspace},
+        timeout=10,
+    )
+    assert made.status_code == 202, made.text
+    token = link_token(mail_to(mail, email, "confirm"))
+    confirmed = httpx.post(f"{web.base}/api/auth/verify-email", json={"token": token}, timeout=10)
+    assert confirmed.status_code == 200, confirmed.text
+
+
+async def _logged_in(browser: Browser, web: Junction, screens: Screens, email: str) -> Page:
+    page = await _page(browser, web, "en")
+    await _log_in(page, screens, email)
+    return page
+
+
+async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
+    browser: Browser, web: Junction, mail_capture: MailCapture, screens: Screens
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    staff_email, owner_email = f"ops-{suffix}@example.com", f"owner-{suffix}@example.com"
+    _account(web, mail_capture, staff_email, f"Junction ops {suffix}")
+    _account(web, mail_capture, owner_email, f"Tea shop {suffix}")
+    web.command("staff", "grant", staff_email)
+
+    # Staff find the tenant and install the echo plugin for it.
+    staff = await _logged_in(browser, web, screens, staff_email)
+    await staff.get_by_role("link", name="Staff console").click()
+    await staff.get_by_label("Find a tenant").fill(f"tea-shop-{suffix}")
+    row = staff.locator(f"[data-tenant='tea-shop-{suffix}']")
+    await expect(row).to_have_count(1)
+    await row.get_by_label("Plugin").click()
+    await staff.get_by_role("option", name="echo").click()
+    await row.get_by_role("button", name="Install").click()
+    await expect(row).to_contain_text("echo")
+    await screens.shot(staff, "staff-console")
+
+    # The tenant makes a webhook URL for it.
+    owner = await _logged_in(browser, web, screens, owner_email)
+    await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
+    await owner.get_by_label("Name").fill("Shop")
+    await owner.get_by_label("Format").first.click()
+    await owner.get_by_role("option", name=re.compile("Echo")).click()
+    await owner.get_by_label("Sends its events to").first.click()
+    await owner.get_by_role("option", name="echo").click()
+    await owner.get_by_role("button", name="Create").click()
+    url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
+    assert url.startswith(f"{web.base}/hooks/")
+    await expect(owner.get_by_text("curl -X POST")).to_be_visible()
+    await screens.shot(owner, "endpoint-created")
+
+    # An order that fails for good, then replayed from its page.
+    sent = httpx.post(url, json={"order_id": "F-1", "echo_fail": "permanent"}, timeout=10)
+    assert sent.status_code == 202
+    await owner.get_by_role("navigation").get_by_role("link", name="Events").click()
+    failed = owner.locator("tr[data-event]").filter(has_text="Failed")
+    await expect(failed).to_have_count(1)  # the list updates by itself
+    await screens.shot(owner, "events")
+    await failed.get_by_role("link").click()
+    await expect(owner.get_by_role("alert")).to_contain_text("payload asked to fail")
+    await owner.get_by_role("button", name="Replay").click()
+    await expect(owner.get_by_text("#2 · failed")).to_be_visible()
+    await screens.shot(owner, "event-replayed")
+
+    # The checklist knows the webhook URL exists and an order was sent.
+    await owner.get_by_role("navigation").get_by_role("link", name="Getting started").click()
+    await expect(owner.locator("[data-step=webhook]")).to_have_attribute("data-done", "true")
+    await expect(owner.locator("[data-step=sent]")).to_have_attribute("data-done", "true")
+    await expect(owner.locator("[data-step=connected]")).to_have_attribute("data-done", "false")
+    await screens.shot(owner, "onboarding-progress")

@@ -88,6 +88,15 @@ const en = {
       paused: "Paused",
       needs_review: "Needs review",
     },
+    outcome: {
+      running: "running",
+      done: "done",
+      retrying: "failed, retried later",
+      failed: "failed",
+      paused: "paused",
+      needs_review: "needs review",
+      interrupted: "interrupted, handed back",
+    },
     pause: {
       connection: "waiting for a connection",
       tenant_suspended: "workspace suspended",

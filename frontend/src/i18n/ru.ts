@@ -90,6 +90,15 @@ const ru: Translations = {
       paused: "Приостановлено",
       needs_review: "Нужна проверка",
     },
+    outcome: {
+      running: "выполняется",
+      done: "выполнено",
+      retrying: "ошибка, будет повтор",
+      failed: "ошибка",
+      paused: "приостановлено",
+      needs_review: "нужна проверка",
+      interrupted: "прервано, возвращено в очередь",
+    },
     pause: {
       connection: "ждёт подключения",
       tenant_suspended: "пространство приостановлено",

@@ -133,7 +133,7 @@ export function EventDetail() {
               <Title order={3} size="h5">{t("events.attemptLog")}</Title>
               <Timeline bulletSize={18} lineWidth={2} mt="sm">
                 {event.attempt_log.map((attempt) => (
-                  <Timeline.Item key={attempt.number} title={`#${attempt.number} · ${attempt.outcome ?? t("events.status.processing")}`}>
+                  <Timeline.Item key={attempt.number} title={`#${attempt.number} · ${t(`events.outcome.${attempt.outcome ?? "running"}`)}`}>
                     <Text size="xs" c="dimmed">{new Date(attempt.started_at).toLocaleString()}</Text>
                     {attempt.error && <Text size="sm" c="red">{attempt.error}</Text>}
                     {attempt.log.map((entry, index) => (
