@@ -852,6 +852,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/installations/{installation_id}/form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Form
+         * @description What the web app builds the configuration form from: the plugin's config schema,
+         *     the current configuration, and the values the connected account offers.
+         */
+        get: operations["installations-form"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/installations/{installation_id}/preview": {
         parameters: {
             query?: never;
@@ -1554,6 +1575,19 @@ export interface components {
             refreshed: boolean;
             status: components["schemas"]["ConnectionStatus"];
         };
+        /** ChoiceOut */
+        ChoiceOut: {
+            /** Fits */
+            fits?: string[] | null;
+            /** Kind */
+            kind?: string | null;
+            /** Label */
+            label: string;
+            /** Parent */
+            parent?: string | number | null;
+            /** Value */
+            value: string | number;
+        };
         /** ClearedOut */
         ClearedOut: {
             /** Cleared */
@@ -1789,6 +1823,27 @@ export interface components {
              */
             received_at: string;
             status: components["schemas"]["EventStatus"];
+        };
+        /** FormOut */
+        FormOut: {
+            /** Choices */
+            choices: {
+                [key: string]: components["schemas"]["ChoiceOut"][];
+            };
+            /** Choices Problem */
+            choices_problem?: string | null;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Config Schema */
+            config_schema: {
+                [key: string]: unknown;
+            };
+            /** Plugin */
+            plugin: string;
+            /** Title */
+            title: string;
         };
         /** FormatOut */
         FormatOut: {
@@ -3704,6 +3759,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InstallationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "installations-form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                installation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormOut"];
                 };
             };
             /** @description Validation Error */

@@ -10,14 +10,15 @@ Hooks take no arguments and return descriptions or objects (see
 `junction.plugins.interfaces`); they are called once, when a process starts. A plugin
 implements `junction_plugin` and whichever of the others it contributes to.
 
-Contract version: 4 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
+Contract version: 5 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
 3 added `Integration.process_batch`, `Integration.max_batch_size`,
 `Integration.preview`, `Integration.check_config`, `Integration.clear_cache`,
 `Source.acknowledge`, `Source.secret_headers`, `Source.secret_fields` and the event
 context's `source_format`, `checkpoint` and `services`; 4 replaced
 `ConnectionProvider.can_refresh` with `ConnectionProvider.renewable(secrets)`, since
 one provider's credentials may renew (an OAuth grant) or not (a pasted token), and added
-`ConnectionProvider.keep_alive` and `ProbeResult.refused`).
+`ConnectionProvider.keep_alive` and `ProbeResult.refused`; 5 added
+`Integration.config_choices` and `Choice`).
 Hooks are only added; a change to an existing one bumps it.
 """
 
@@ -36,7 +37,7 @@ from junction.plugins.interfaces import (
 )
 
 PROJECT_NAME = "junction"
-CONTRACT_VERSION = 4
+CONTRACT_VERSION = 5
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 

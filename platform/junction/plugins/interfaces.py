@@ -308,6 +308,21 @@ class Preview:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A value a configuration field may take, as the connected system has it."""
+
+    value: str | int
+    label: str
+    # What the value is: a field's type (`numeric`, `date` …) or an order field's kind
+    # (`text`, `number`, `date`), for editors that pair one with another.
+    kind: str | None = None
+    # The choice this one belongs to (a status's pipeline).
+    parent: str | int | None = None
+    # For a source value: the kinds of targets it may go into (None: any).
+    fits: tuple[str, ...] | None = None
+
+
 # What a batch gives back for one of its events: the result to store (a mapping or None)
 # or the exception the event failed with, handled as if `process_event` had raised it.
 EventOutcome = dict[str, Any] | None | Exception
@@ -362,6 +377,14 @@ class Integration(ABC):
         from the CRM …), checked when the configuration is saved; each a sentence for the
         person saving it. The default finds nothing."""
         return []
+
+    async def config_choices(
+        self, tenant_id: uuid.UUID, services: PluginServices
+    ) -> dict[str, list[Choice]]:
+        """The values the configuration's fields may take, read from the connected
+        systems now (pipelines, users, custom fields …), keyed by the field's name; the
+        web app offers them as lists to pick from. The default offers none."""
+        return {}
 
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:
         """Forget what the plugin remembers for the tenant (looked-up contacts …), so the

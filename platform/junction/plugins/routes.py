@@ -154,6 +154,67 @@ async def preview(
     return PreviewOut(requests=result.requests, problem=result.problem, log=log.entries)
 
 
+class ChoiceOut(BaseModel):
+    value: str | int
+    label: str
+    kind: str | None = None
+    parent: str | int | None = None
+    fits: list[str] | None = None
+
+
+class FormOut(BaseModel):
+    plugin: str
+    title: str
+    # The configuration's JSON schema (the plugin's config model).
+    config_schema: dict[str, Any]
+    config: dict[str, Any]
+    # Values fields may take, read from the connected systems now, by field name.
+    choices: dict[str, list[ChoiceOut]]
+    # Why the choices could not be read (no connection yet …); the form still works.
+    choices_problem: str | None = None
+
+
+@router.get("/{installation_id}/form", operation_id="installations-form")
+async def form(
+    installation_id: uuid.UUID, caller: CallerDep, session: SessionDep, runtime: RuntimeDep
+) -> FormOut:
+    """What the web app builds the configuration form from: the plugin's config schema,
+    the current configuration, and the values the connected account offers."""
+    installation = await _installation(session, installation_id)
+    integration = _integration(runtime, installation)
+    await session.commit()
+    info = runtime.registry.plugin(installation.plugin).info
+    choices: dict[str, list[ChoiceOut]] = {}
+    problem = None
+    try:
+        found = await integration.config_choices(
+            caller.tenant_id, EventServices(runtime, caller.tenant_id)
+        )
+        choices = {
+            name: [
+                ChoiceOut(
+                    value=choice.value,
+                    label=choice.label,
+                    kind=choice.kind,
+                    parent=choice.parent,
+                    fits=list(choice.fits) if choice.fits is not None else None,
+                )
+                for choice in values
+            ]
+            for name, values in found.items()
+        }
+    except (PermanentError, NeedsReauth) as exc:
+        problem = str(exc)
+    return FormOut(
+        plugin=installation.plugin,
+        title=info.title,
+        config_schema=info.config_model.model_json_schema(),
+        config=installation.config,
+        choices=choices,
+        choices_problem=problem,
+    )
+
+
 class ConfigRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

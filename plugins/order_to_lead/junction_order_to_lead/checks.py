@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from junction_amocrm.client import AmoClient
 from junction_order_to_lead import lookups
 from junction_order_to_lead.config import OrderToLeadConfig
+from junction_order_to_lead.fields import fits, kind_of
 
 
 async def config_problems(
@@ -20,6 +21,13 @@ async def config_problems(
         if field_id not in fields.of(name):
             entity = "lead" if name.startswith("lead.") else "contact"
             problems.append(f"amo_fields.{name}: the account has no {entity} field {field_id}")
+    for order_field, target in config.mappings.items():
+        field = fields.of(target).get(config.amo_fields.get(target, 0))
+        if field is not None and not fits(order_field, str(field.get("type"))):
+            problems.append(
+                f"mappings.{order_field}: a {kind_of(order_field)} value cannot go into "
+                f"the {field.get('type')} field {field.get('name')!r}"
+            )
     pipelines = {pipeline["id"]: pipeline for pipeline in await client.pipelines()}
     pipeline = pipelines.get(config.pipeline_id)
     if pipeline is None:

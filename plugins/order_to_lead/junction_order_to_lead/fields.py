@@ -95,3 +95,52 @@ def field_values(field: dict[str, Any], value: Any) -> list[dict[str, Any]] | No
             item["enum_code"] = code
         return [item]
     raise FieldValueError(f"fields of type {kind!r} cannot be written from an order")
+
+
+# The kinds of the canonical order's fields: what each may be written into.
+_NUMBERS = ("subtotal", "shipping_total", "discount_total", "tax_total", "total")
+_PEOPLE = (
+    "first_name",
+    "last_name",
+    "company",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "email",
+    "phone",
+)
+ORDER_FIELDS: dict[str, str] = {
+    "id": "text",
+    "number": "text",
+    "created_at": "date",
+    "status": "text",
+    "partner_id": "text",
+    "currency": "text",
+    "payment_method": "text",
+    "shipping_method": "text",
+    "comment": "text",
+    **{name: "number" for name in _NUMBERS},
+    **{f"customer.{name}": "text" for name in ("id", "first_name", "last_name", "email", "phone")},
+    **{f"billing.{name}": "text" for name in _PEOPLE},
+    **{f"shipping.{name}": "text" for name in _PEOPLE},
+}
+# The amoCRM field types each kind of order value can be written into.
+FITS: dict[str, frozenset[str]] = {
+    "text": TEXT_TYPES | CHOICE_TYPES,
+    "number": TEXT_TYPES | NUMBER_TYPES,
+    "date": TEXT_TYPES | DATE_TYPES,
+}
+
+
+def kind_of(order_field: str) -> str | None:
+    """The kind of a canonical order field; None for the delivery's own (`raw.…`),
+    whose values are only known per order."""
+    return ORDER_FIELDS.get(order_field)
+
+
+def fits(order_field: str, amo_type: str) -> bool:
+    kind = kind_of(order_field)
+    return kind is None or amo_type in FITS[kind]

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from junction.connections.credentials import NeedsReauth
 from junction.plugins import hookimpl
 from junction.plugins.interfaces import (
+    Choice,
     EventContext,
     EventOutcome,
     Integration,
@@ -26,6 +27,7 @@ from junction_order_to_lead import lookups
 from junction_order_to_lead.batch import process_orders
 from junction_order_to_lead.checks import config_problems
 from junction_order_to_lead.config import OrderToLeadConfig
+from junction_order_to_lead.fields import FITS, ORDER_FIELDS
 from junction_order_to_lead.run import OrderRun
 from junction_shops.formats import shop_format
 from junction_shops.order import Order, OrderFormatError
@@ -80,6 +82,43 @@ class OrderToLead(Integration):
             # What the account holds now, not what was remembered of it.
             await lookups.forget_account(services.redis, credentials.connection_id)
             return await config_problems(config, client, services.redis, credentials.connection_id)
+
+    async def config_choices(
+        self, tenant_id: uuid.UUID, services: PluginServices
+    ) -> dict[str, list[Choice]]:
+        """Pipelines and their statuses, users, lead and contact fields (with their types)
+        of the connected account, and the order fields with what each fits into."""
+        credentials = await services.connection("amocrm", None)
+        client = await open_client(credentials, services.redis)
+        async with client:
+            await lookups.forget_account(services.redis, credentials.connection_id)
+            fields = await lookups.account_fields(services.redis, credentials.connection_id, client)
+            pipelines = await client.pipelines()
+            users = await client.users()
+
+        def described(entity: dict[int, dict[str, Any]]) -> list[Choice]:
+            return [
+                Choice(value=field_id, label=str(field.get("name")), kind=str(field.get("type")))
+                for field_id, field in sorted(
+                    entity.items(), key=lambda item: str(item[1].get("name"))
+                )
+            ]
+
+        return {
+            "pipeline_id": [Choice(value=p["id"], label=str(p.get("name"))) for p in pipelines],
+            "status_id": [
+                Choice(value=s["id"], label=str(s.get("name")), parent=p["id"])
+                for p in pipelines
+                for s in p.get("_embedded", {}).get("statuses", [])
+            ],
+            "responsible_user_id": [Choice(value=u["id"], label=str(u.get("name"))) for u in users],
+            "lead_fields": described(fields.lead),
+            "contact_fields": described(fields.contact),
+            "order_fields": [
+                Choice(value=name, label=name, kind=kind, fits=tuple(sorted(FITS[kind])))
+                for name, kind in ORDER_FIELDS.items()
+            ],
+        }
 
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:
         return await lookups.clear_contacts(services.redis, tenant_id)

@@ -1,0 +1,72 @@
+"""The configuration form: what the connected amoCRM account offers, and mappings whose
+values cannot go into their fields refused when saved."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction.settings import Settings
+from junction.tenancy.models import Role
+from tests.factories import PluginInstallationFactory
+from tests.support.accounts import api_with_key
+from tests.support.order_to_lead_shop import Shop
+
+
+async def test_the_form_offers_the_accounts_pipelines_users_and_fields(
+    shop: Shop, shop_api: httpx.AsyncClient
+) -> None:
+    answer = await shop_api.get(f"/api/installations/{shop.installation.id}/form")
+    assert answer.status_code == 200, answer.text
+    form = answer.json()
+    assert form["plugin"] == "order_to_lead"
+    assert "pipeline_id" in form["config_schema"]["properties"]
+    assert form["choices_problem"] is None
+    choices = form["choices"]
+    pipeline = shop.account["pipelines"][0]
+    assert {"value": pipeline["id"], "label": pipeline["name"]}.items() <= choices["pipeline_id"][
+        0
+    ].items()
+    statuses = [c for c in choices["status_id"] if c["parent"] == pipeline["id"]]
+    assert [s["value"] for s in statuses] == [s["id"] for s in pipeline["_embedded"]["statuses"]]
+    assert choices["responsible_user_id"]
+    order_date = next(f for f in choices["lead_fields"] if f["label"] == "Order date")
+    assert order_date["kind"] == "date"
+    total = next(f for f in choices["order_fields"] if f["value"] == "total")
+    assert total["kind"] == "number"
+    assert "numeric" in total["fits"]
+    assert "date" not in total["fits"]
+
+
+async def test_a_mapping_whose_values_cannot_go_into_its_field_is_refused(
+    shop: Shop, shop_api: httpx.AsyncClient
+) -> None:
+    config = dict(shop.installation.config)
+    config["mappings"] = {**config["mappings"], "total": "lead.cf.order_date"}
+    saved = await shop_api.put(
+        f"/api/installations/{shop.installation.id}/config", json={"config": config}
+    )
+    assert saved.status_code == 422
+    error = saved.json()["error"]
+    assert error["field"] == "config"
+    assert (
+        "mappings.total: a number value cannot go into the date field 'Order date'"
+        in (error["message"])
+    )
+
+
+async def test_without_a_connection_the_form_says_why_it_has_no_choices(
+    shop: Shop,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+) -> None:
+    unconnected = PluginInstallationFactory(plugin="order_to_lead", config=shop.installation.config)
+    await session.commit()
+    async with api_with_key(settings, sessionmaker, session, unconnected.tenant, Role.admin) as api:
+        answer = await api.get(f"/api/installations/{unconnected.id}/form")
+    assert answer.status_code == 200, answer.text
+    form = answer.json()
+    assert form["choices"] == {}
+    assert "amocrm" in form["choices_problem"].lower()
+    assert form["config"] == shop.installation.config
