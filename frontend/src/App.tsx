@@ -7,6 +7,7 @@ import { Connections } from "./pages/Connections";
 import { Endpoints } from "./pages/Endpoints";
 import { EventDetail, Events } from "./pages/Events";
 import { Overview } from "./pages/Overview";
+import { PluginConfig, Plugins } from "./pages/Plugins";
 import { Staff } from "./pages/Staff";
 import { Audit, Members } from "./pages/Team";
 
@@ -23,6 +24,8 @@ export function App() {
         <Route index element={<Overview />} />
         <Route path="connections" element={<Connections />} />
         <Route path="endpoints" element={<Endpoints />} />
+        <Route path="plugins" element={<Plugins />} />
+        <Route path="plugins/:installationId" element={<PluginConfig />} />
         <Route path="events" element={<Events />} />
         <Route path="events/:eventId" element={<EventDetail />} />
         <Route path="billing" element={<Billing />} />

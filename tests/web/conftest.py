@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from junction.accounts.capture import MailCapture
 from junction.web import SOURCE_TREE_BUILD
+from tests.support.amocrm_sandbox import amocrm_environment
 from tests.support.backends import Databases
 from tests.support.processes import ROOT, Junction, fresh_junction
 
@@ -43,15 +46,36 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def web(
-    databases: Databases, redis_url: str, tmp_path: Path, mail_capture: MailCapture
+    databases: Databases,
+    redis_url: str,
+    tmp_path: Path,
+    mail_capture: MailCapture,
+    sandbox: httpx.Client,
+    sandbox_url: str,
 ) -> AsyncIterator[Junction]:
+    """Junction's API and worker, email to the capture server, and amoCRM in the sandbox
+    (an integration of its own, whose consent page sends the browser back to them)."""
     junction = await fresh_junction(
         databases,
         redis_url,
         tmp_path,
         {"JUNCTION_SMTP_URL": mail_capture.url, "JUNCTION_SWEEP_INTERVAL_SECONDS": "1"},
     )
-    junction.env["JUNCTION_PUBLIC_BASE_URL"] = junction.base
+    client_id = f"web-{uuid.uuid4().hex[:12]}"
+    callback = f"{junction.base}/connections/amocrm/callback"
+    sandbox.post(
+        "/_sandbox/integrations",
+        json={"client_id": client_id, "client_secret": "web-secret", "redirect_uri": callback},
+    ).raise_for_status()
+    junction.env.update(
+        {
+            **amocrm_environment(sandbox, sandbox_url),
+            "JUNCTION_AMOCRM_CLIENT_ID": client_id,
+            "JUNCTION_AMOCRM_CLIENT_SECRET": "web-secret",
+            "JUNCTION_AMOCRM_REDIRECT_URI": callback,
+            "JUNCTION_PUBLIC_BASE_URL": junction.base,
+        }
+    )
     junction.start_api()
     junction.start_worker()
     yield junction

@@ -189,3 +189,53 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     await expect(owner.locator("[data-step=sent]")).to_have_attribute("data-done", "true")
     await expect(owner.locator("[data-step=connected]")).to_have_attribute("data-done", "false")
     await screens.shot(owner, "onboarding-progress")
+
+
+async def test_a_tenant_connects_amocrm_and_configures_from_its_lists(
+    browser: Browser, web: Junction, mail_capture: MailCapture, screens: Screens
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    staff_email, owner_email = f"ops-{suffix}@example.com", f"owner-{suffix}@example.com"
+    _account(web, mail_capture, staff_email, f"Junction ops {suffix}")
+    _account(web, mail_capture, owner_email, f"Flower shop {suffix}")
+    web.command("staff", "grant", staff_email)
+    staff = await _logged_in(browser, web, screens, staff_email)
+    await staff.get_by_role("link", name="Staff console").click()
+    await staff.get_by_label("Find a tenant").fill(f"flower-shop-{suffix}")
+    row = staff.locator(f"[data-tenant='flower-shop-{suffix}']")
+    await row.get_by_label("Plugin").click()
+    await staff.get_by_role("option", name="order_to_lead").click()
+    await row.get_by_role("button", name="Install").click()
+    await expect(row).to_contain_text("order_to_lead")
+
+    # Connecting amoCRM: its consent page, then back to the connections page.
+    owner = await _logged_in(browser, web, screens, owner_email)
+    await owner.get_by_role("navigation").get_by_role("link", name="Connections").click()
+    await owner.get_by_role("button", name="Connect amoCRM").click()
+    await expect(owner.get_by_role("heading", level=1)).to_contain_text("Allow access")
+    await screens.shot(owner, "amocrm-consent")
+    await owner.get_by_role("button", name="Allow").click()
+    await expect(owner).to_have_url(re.compile("/app/connections\\?connected=amocrm"))
+    await expect(owner.locator("[data-connection=amocrm]")).to_contain_text("Healthy")
+    await screens.shot(owner, "connected")
+
+    # The plugin's form offers the account's pipelines, statuses and fields.
+    await owner.get_by_role("navigation").get_by_role("link", name="Plugins").click()
+    await owner.get_by_role("link", name="Configure").click()
+    await owner.get_by_label("Pipeline Id").first.click()
+    options = owner.get_by_role("option")
+    await expect(options.first).to_be_visible()
+    first_pipeline = (await options.first.inner_text()).strip()
+    await options.first.click()
+    await owner.get_by_label("Status Id").first.click()
+    await expect(owner.get_by_role("option").first).to_be_visible()
+    await owner.get_by_role("option").first.click()
+    # A number cannot go into a date field: the editor refuses the pair.
+    await owner.get_by_label("Order field", exact=True).first.click()
+    await owner.get_by_role("option", name="total (number)", exact=True).click()
+    await owner.get_by_label("Lead field", exact=True).first.click()
+    await owner.get_by_role("option", name="Order date (date)", exact=True).click()
+    await expect(owner.get_by_text("A number value cannot go into a date field")).to_be_visible()
+    await expect(owner.get_by_role("button", name="Add")).to_be_disabled()
+    await screens.shot(owner, "plugin-form")
+    assert first_pipeline

@@ -1172,7 +1172,9 @@ export interface paths {
         put?: never;
         /**
          * Install
-         * @description Install a plugin for the tenant; its admins configure it from then on.
+         * @description Install a plugin for the tenant; its admins configure it from then on. Without a
+         *     configuration (`config: {}`) it is installed unconfigured: the tenant's admins fill
+         *     it in from the web app, and until then its events fail saying so (replayable).
          */
         post: operations["staff-install"];
         delete?: never;
@@ -1291,7 +1293,9 @@ export interface paths {
         };
         /**
          * Callback
-         * @description Where the provider's consent page sends the browser back.
+         * @description Where the provider's consent page sends the browser back. A browser is sent on to
+         *     the web app's connections page (`?connected=<provider>`, or `?error=<why>`); other
+         *     clients get the connection (201) or the error.
          */
         get: operations["connections-callback"];
         put?: never;

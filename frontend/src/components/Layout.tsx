@@ -14,6 +14,7 @@ const PAGES = [
   { to: "/app", key: "overview" },
   { to: "/app/connections", key: "connections" },
   { to: "/app/endpoints", key: "endpoints" },
+  { to: "/app/plugins", key: "plugins" },
   { to: "/app/events", key: "events" },
   { to: "/app/billing", key: "billing" },
   { to: "/app/members", key: "members" },

@@ -4,6 +4,7 @@ import { Alert, Badge, Button, Card, Group, JsonInput, Stack, Table, Text, Title
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { QueryState } from "../components/States";
@@ -61,6 +62,7 @@ export function Connections() {
   const manage = canManage(account);
   const client = useQueryClient();
   const query = useQuery({ queryKey: ["connections"], queryFn: () => unwrap(api.GET("/api/connections")), refetchInterval: 10000 });
+  const [params] = useSearchParams();
   const connect = useMutation({
     mutationFn: (provider: string) => unwrap(api.POST("/api/connections/{provider}/authorize", { params: { path: { provider } } })),
     onSuccess: (start) => window.location.assign(start.authorization_url),
@@ -80,6 +82,8 @@ export function Connections() {
         )}
       </Group>
       {connect.error && <Alert color="red" role="alert">{connect.error.message}</Alert>}
+      {params.get("connected") && <Alert color="green" role="status">{t("connections.connected")}</Alert>}
+      {params.get("error") && <Alert color="red" role="alert">{params.get("error")}</Alert>}
       <QueryState query={query} empty={t("connections.none")} isEmpty={(list) => list.length === 0}>
         {(list) =>
           list.map((connection) => (

@@ -26,7 +26,7 @@ async function progress() {
 const STEPS = [
   { key: "connected", to: "/app/connections" },
   { key: "webhook", to: "/app/endpoints" },
-  { key: "configured", to: "/app/endpoints" },
+  { key: "configured", to: "/app/plugins" },
   { key: "sent", to: "/app/endpoints" },
   { key: "lead", to: "/app/events" },
 ] as const;

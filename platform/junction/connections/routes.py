@@ -10,8 +10,10 @@ import logging
 import uuid
 from collections.abc import Awaitable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,12 +72,36 @@ async def authorize(provider: str, caller: ManagerDep, runtime: RuntimeDep) -> A
 
 
 @router.get(
-    "/connections/{provider}/callback", operation_id="connections-callback", status_code=201
+    "/connections/{provider}/callback",
+    operation_id="connections-callback",
+    status_code=201,
+    response_model=ConnectionOut,
 )
 async def callback(
     provider: str, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Any:
+    """Where the provider's consent page sends the browser back. A browser is sent on to
+    the web app's connections page (`?connected=<provider>`, or `?error=<why>`); other
+    clients get the connection (201) or the error."""
+    try:
+        connected = await _complete(provider, request, runtime, session)
+    except ApiError as exc:
+        if _wants_page(request):
+            query = urlencode({"error": exc.message})
+            return RedirectResponse(f"/app/connections?{query}", status_code=303)
+        raise
+    if _wants_page(request):
+        return RedirectResponse(f"/app/connections?connected={provider}", status_code=303)
+    return connected
+
+
+def _wants_page(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _complete(
+    provider: str, request: Request, runtime: Runtime, session: AsyncSession
 ) -> ConnectionOut:
-    """Where the provider's consent page sends the browser back."""
     chosen = _provider(runtime, provider)
     params = dict(request.query_params)
     try:

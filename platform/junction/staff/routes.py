@@ -205,12 +205,23 @@ async def resume(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> 
 async def install(
     tenant_id: uuid.UUID, body: InstallIn, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
-    """Install a plugin for the tenant; its admins configure it from then on."""
+    """Install a plugin for the tenant; its admins configure it from then on. Without a
+    configuration (`config: {}`) it is installed unconfigured: the tenant's admins fill
+    it in from the web app, and until then its events fail saying so (replayable)."""
     tenant = await _tenant(session, tenant_id)
-    try:
-        config = runtime.registry.validate_config(body.plugin, body.config).model_dump(mode="json")
-    except PluginError as exc:
-        raise ApiError(422, "invalid_config", str(exc), field="config") from None
+    if body.plugin not in runtime.registry.plugins:
+        known = ", ".join(sorted(runtime.registry.plugins))
+        raise ApiError(
+            422, "unknown_plugin", f"no plugin {body.plugin!r}; known: {known}", field="plugin"
+        )
+    config: dict[str, Any] = {}
+    if body.config:
+        try:
+            config = runtime.registry.validate_config(body.plugin, body.config).model_dump(
+                mode="json"
+            )
+        except PluginError as exc:
+            raise ApiError(422, "invalid_config", str(exc), field="config") from None
     existing = await session.scalar(
         select(PluginInstallation).where(PluginInstallation.plugin == body.plugin)
     )
