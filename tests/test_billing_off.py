@@ -98,7 +98,8 @@ async def test_billing_off_means_unlimited_and_no_stripe_call(
             json={"plugin": "order_to_lead", "config": {}},
             headers=staff.headers,
         )
-        assert installed.json()["error"]["code"] != "not_in_plan"
+        # No plan stands in the way (installed unconfigured: the tenant fills it in).
+        assert installed.status_code == 201, installed.text
 
     # The worker's periodic jobs, billing's parts among them.
     context = {"runtime": runtime}
