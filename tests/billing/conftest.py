@@ -15,7 +15,8 @@ from tests.support.stripe import billing_settings
 
 @pytest.fixture
 def settings(settings: Settings, stripe_url: str) -> Settings:
-    return billing_settings(settings, stripe_url)
+    # Log-ins outlast the month some tests move the clock forward by.
+    return billing_settings(settings, stripe_url, session_days=62)
 
 
 @pytest.fixture
