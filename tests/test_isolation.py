@@ -44,6 +44,7 @@ BODIES: dict[str, Any] = {
     "staff-resolve-event": {"applied": False},
     "billing-choose-plan": {"plan": "starter"},
     "endpoints-create": {"name": "shop", "source_format": "echo"},
+    "endpoints-rotate-secret": {"enabled": True},
     "staff-grant-plan": {"plan": "starter", "reason": "a test"},
 }
 

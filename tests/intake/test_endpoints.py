@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 
 import httpx
@@ -157,3 +159,48 @@ async def test_a_workspace_creates_an_endpoint_that_takes_deliveries(
             )
         )
     assert "endpoint.created" in actions
+
+
+async def test_a_signing_secret_is_revealed_rotated_and_removed_by_managers_only(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    endpoint = await _setup(session, token="tok-signing")
+    url = f"/api/endpoints/{endpoint.id}/signing-secret"
+    assert (await client.get(url, headers=_auth(VIEWER))).status_code == 403
+    assert (await client.get(url, headers=_auth())).json() == {"secret": None}
+
+    made = (await client.post(url, json={}, headers=_auth())).json()["secret"]
+    assert len(made) >= 40
+    assert (await client.get(url, headers=_auth())).json() == {"secret": made}
+    listed = (await client.get("/api/endpoints", headers=_auth())).json()
+    assert next(e for e in listed if e["id"] == str(endpoint.id))["signed"] is True
+    # Deliveries must now carry the signature (the echo source's HMAC of the body).
+    body = b'{"order_id": "s-1"}'
+    unsigned = await client.post("/hooks/tok-signing", content=body)
+    assert unsigned.status_code == 401
+    signature = hmac.new(made.encode(), body, hashlib.sha256).hexdigest()
+    signed = await client.post(
+        "/hooks/tok-signing", content=body, headers={"X-Echo-Signature": signature}
+    )
+    assert signed.status_code == 202
+
+    removed = await client.post(url, json={"enabled": False}, headers=_auth())
+    assert removed.json() == {"secret": None}
+    assert (
+        await client.post("/hooks/tok-signing", content=b'{"order_id": "s-2"}')
+    ).status_code == 202
+    with cross_tenant(session, "test: the audit entries"):
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.tenant_id == endpoint.tenant_id)
+                .order_by(AuditEntry.created_at)
+            )
+        )
+    assert actions == [
+        "endpoint.secret_revealed",
+        "endpoint.secret_rotated",
+        "endpoint.secret_revealed",
+        "endpoint.secret_removed",
+    ]
+    assert made not in str(actions)

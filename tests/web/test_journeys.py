@@ -120,6 +120,12 @@ async def _logged_in(browser: Browser, web: Junction, screens: Screens, email: s
     return page
 
 
+async def _switch_to(page: Page) -> Page:
+    """The person turns to this browser window (the app refreshes what is on screen)."""
+    await page.bring_to_front()
+    return page
+
+
 async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     browser: Browser, web: Junction, mail_capture: MailCapture, screens: Screens
 ) -> None:
@@ -154,8 +160,18 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     assert url.startswith(f"{web.base}/hooks/")
     await expect(owner.get_by_text("curl -X POST")).to_be_visible()
     await screens.shot(owner, "endpoint-created")
+    # A signing secret: made after a warning, shown, then turned off again.
+    await owner.get_by_role("button", name="New signing secret").click()
+    await expect(owner.get_by_text(re.compile("refused from now on"))).to_be_visible()
+    await owner.get_by_role("button", name="Make it").click()
+    await expect(owner.get_by_test_id("signing-secret")).to_have_text(re.compile(r"^\S{40,}$"))
+    await expect(owner.get_by_text("Deliveries must be signed")).to_be_visible()
+    await screens.shot(owner, "signing-secret")
+    await owner.get_by_role("button", name="Stop checking signatures").click()
+    await expect(owner.get_by_text("Deliveries are not checked for a signature.")).to_be_visible()
 
     # An order that fails for good, then replayed from its page.
+    await _switch_to(owner)
     sent = httpx.post(url, json={"order_id": "F-1", "echo_fail": "permanent"}, timeout=10)
     assert sent.status_code == 202
     await owner.get_by_role("navigation").get_by_role("link", name="Events").click()

@@ -690,6 +690,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/endpoints/{endpoint_id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Signing Secret
+         * @description Reveal the secret the shop signs deliveries with (owners and admins; audited).
+         */
+        get: operations["endpoints-signing-secret"];
+        put?: never;
+        /**
+         * Rotate Secret
+         * @description A new signing secret (shown this once here; set it in the shop at the same time,
+         *     since deliveries signed with the old one are refused from now on), or none.
+         */
+        post: operations["endpoints-rotate-secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -2163,6 +2188,19 @@ export interface components {
              */
             grace_seconds: number;
         };
+        /** SecretIn */
+        SecretIn: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
+        /** SecretOut */
+        SecretOut: {
+            /** Secret */
+            secret: string | null;
+        };
         /** SettingsIn */
         SettingsIn: {
             /** Reminder Hours */
@@ -3509,6 +3547,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EndpointOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "endpoints-signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "endpoints-rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
                 };
             };
             /** @description Validation Error */

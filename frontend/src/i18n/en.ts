@@ -78,6 +78,13 @@ const en = {
     plugin: "Sends its events to",
     create: "Create",
     none: "No webhook URLs yet.",
+    signed: "Deliveries must be signed with the signing secret.",
+    unsigned: "Deliveries are not checked for a signature.",
+    reveal: "Reveal the signing secret",
+    newSecret: "New signing secret",
+    rotateSecretWarning: "Deliveries signed with the old secret are refused from now on: set the new one in the shop at once.",
+    confirm: "Make it",
+    noSecret: "Stop checking signatures",
   },
   events: {
     status: {

@@ -18,6 +18,52 @@ export function sampleCurl(endpoint: Schemas["EndpointOut"]): string {
   return `curl -X POST '${endpoint.url}' -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`;
 }
 
+function SigningSecret({ endpoint }: { endpoint: Schemas["EndpointOut"] }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const path = { params: { path: { endpoint_id: endpoint.id } } };
+  const reveal = useMutation({ mutationFn: () => unwrap(api.GET("/api/endpoints/{endpoint_id}/signing-secret", path)) });
+  const rotate = useMutation({
+    mutationFn: (enabled: boolean) => unwrap(api.POST("/api/endpoints/{endpoint_id}/signing-secret", { ...path, body: { enabled } })),
+    onSuccess: () => {
+      setConfirming(false);
+      void client.invalidateQueries({ queryKey: ["endpoints"] });
+    },
+  });
+  const shown = rotate.data ?? reveal.data;
+  return (
+    <Stack gap={4}>
+      <Text size="sm">{endpoint.signed ? t("endpoints.signed") : t("endpoints.unsigned")}</Text>
+      {shown?.secret && (
+        <Group wrap="nowrap">
+          <Code block style={{ flex: 1 }} data-testid="signing-secret">{shown.secret}</Code>
+          <CopyButton value={shown.secret}>
+            {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? t("endpoints.copied") : t("endpoints.copy")}</Button>}
+          </CopyButton>
+        </Group>
+      )}
+      <Group>
+        {endpoint.signed && (
+          <Button size="xs" variant="subtle" loading={reveal.isPending} onClick={() => reveal.mutate()}>{t("endpoints.reveal")}</Button>
+        )}
+        {confirming ? (
+          <>
+            <Text size="xs" c="orange">{t("endpoints.rotateSecretWarning")}</Text>
+            <Button size="xs" color="orange" loading={rotate.isPending} onClick={() => rotate.mutate(true)}>{t("endpoints.confirm")}</Button>
+          </>
+        ) : (
+          <Button size="xs" variant="subtle" onClick={() => setConfirming(true)}>{t("endpoints.newSecret")}</Button>
+        )}
+        {endpoint.signed && (
+          <Button size="xs" variant="subtle" color="red" loading={rotate.isPending} onClick={() => rotate.mutate(false)}>{t("endpoints.noSecret")}</Button>
+        )}
+      </Group>
+      {(reveal.error || rotate.error) && <Alert color="red" role="alert">{(reveal.error ?? rotate.error)?.message}</Alert>}
+    </Stack>
+  );
+}
+
 function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; manage: boolean }) {
   const { t } = useTranslation();
   const client = useQueryClient();
@@ -48,6 +94,7 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
         {endpoint.previous_token_valid_until && (
           <Text size="sm" c="orange">{t("endpoints.oldUrlUntil", { when: new Date(endpoint.previous_token_valid_until).toLocaleString() })}</Text>
         )}
+        {manage && <SigningSecret endpoint={endpoint} />}
         {manage && (
           <Group>
             <Button variant="outline" color="orange" size="xs" loading={rotate.isPending} onClick={() => rotate.mutate()}>

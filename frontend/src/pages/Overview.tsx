@@ -33,7 +33,7 @@ const STEPS = [
 
 export function Overview() {
   const { t } = useTranslation();
-  const query = useQuery({ queryKey: ["onboarding"], queryFn: progress, refetchInterval: 5000 });
+  const query = useQuery({ queryKey: ["onboarding"], queryFn: progress, refetchInterval: 5000, refetchOnMount: "always" });
   return (
     <Stack>
       <Title order={2}>{t("overview.title")}</Title>

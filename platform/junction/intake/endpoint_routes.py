@@ -14,6 +14,7 @@ from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.intake import endpoints as service
 from junction.intake.models import InboundEndpoint
+from junction.intake.tokens import new_signing_secret
 from junction.plugins.models import PluginInstallation
 
 router = APIRouter(prefix="/api/endpoints", tags=["endpoints"])
@@ -149,6 +150,56 @@ async def create_endpoint(
     )
     await session.commit()
     return _out(endpoint, service.hook_url(str(runtime.settings.public_base_url), token))
+
+
+class SecretIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # False: deliveries are no longer checked for a signature.
+    enabled: bool = True
+
+
+class SecretOut(BaseModel):
+    # The secret the shop signs its deliveries with; null: they are not checked.
+    secret: str | None
+
+
+@router.get("/{endpoint_id}/signing-secret", operation_id="endpoints-signing-secret")
+async def signing_secret(
+    endpoint_id: uuid.UUID, caller: ManagerDep, session: SessionDep, runtime: RuntimeDep
+) -> SecretOut:
+    """Reveal the secret the shop signs deliveries with (owners and admins; audited)."""
+    endpoint = await _endpoint(session, endpoint_id)
+    secret = endpoint.signing_secret_encrypted
+    caller.record(session, "endpoint.secret_revealed", "endpoint", endpoint.id, {})
+    await session.commit()
+    return SecretOut(secret=runtime.secretbox.decrypt(secret) if secret else None)
+
+
+@router.post("/{endpoint_id}/signing-secret", operation_id="endpoints-rotate-secret")
+async def rotate_secret(
+    endpoint_id: uuid.UUID,
+    body: SecretIn,
+    caller: ManagerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> SecretOut:
+    """A new signing secret (shown this once here; set it in the shop at the same time,
+    since deliveries signed with the old one are refused from now on), or none."""
+    endpoint = await _endpoint(session, endpoint_id)
+    secret = new_signing_secret() if body.enabled else None
+    before = endpoint.signing_secret_encrypted is not None
+    endpoint.signing_secret_encrypted = runtime.secretbox.encrypt(secret) if secret else None
+    caller.record(
+        session,
+        "endpoint.secret_rotated" if secret else "endpoint.secret_removed",
+        "endpoint",
+        endpoint.id,
+        {"signed": {"from": before, "to": secret is not None}},
+    )
+    await session.commit()
+    runtime.endpoint_routes.forget()
+    return SecretOut(secret=secret)
 
 
 @router.post("/{endpoint_id}/rotate-token", operation_id="endpoints-rotate-token")

@@ -14,3 +14,8 @@ def new_endpoint_token() -> str:
 
 def hash_endpoint_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_signing_secret() -> str:
+    """A secret a shop signs its deliveries with: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
