@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi.testclient import TestClient
 
 from junction.app import create_app
 from junction.plugins.registry import PluginRegistry
@@ -44,3 +47,23 @@ async def test_not_ready_on_an_unmigrated_database_or_without_redis(
         "migrations": "not at head: run `junction migrate`",
         "redis": "unreachable",
     }
+
+
+def test_the_web_app_is_served_and_its_files_are_fixed_paths(tmp_path: Path) -> None:
+    """The built app's pages and files; a query cannot make it read another file."""
+    build = tmp_path / "dist"
+    (build / "assets").mkdir(parents=True)
+    (build / "index.html").write_text("<div id=root></div>")
+    (build / "favicon.svg").write_text("<svg/>")
+    (build / "assets" / "app.js").write_text("console.log(1)")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the web")
+    app = create_app(Settings(web_dir=build, var_dir=tmp_path / "var"))
+    # The pages need no runtime: no lifespan is run.
+    client = TestClient(app)
+    for page in ("/", "/app", "/app/events/123"):
+        assert client.get(page).text == "<div id=root></div>", page
+    assert client.get("/assets/app.js").text == "console.log(1)"
+    assert client.get("/favicon.svg").text == "<svg/>"
+    assert client.get(f"/favicon.svg?file={secret}").text == "<svg/>"
+    assert client.get("/assets/../../secret.txt").status_code == 404

@@ -9,6 +9,7 @@ image copies it to `<prefix>/frontend`), else in the source tree's `frontend/dis
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -58,11 +59,15 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
     app.add_api_route("/app/{path:path}", page, include_in_schema=False)
     if (built / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=built / "assets"), name="assets")
-    for extra in ("favicon.svg", "favicon.ico"):
-        if (built / extra).is_file():
-            file = built / extra
+    # The build's top-level files (its icon …), each at its own fixed path: nothing a
+    # request sends chooses which file is read.
+    for file in built.iterdir():
+        if file.is_file() and file.name != "index.html":
+            app.add_api_route(f"/{file.name}", _serve(file), include_in_schema=False)
 
-            async def icon(file: Path = file) -> FileResponse:
-                return FileResponse(file)
 
-            app.add_api_route(f"/{extra}", icon, include_in_schema=False)
+def _serve(file: Path) -> Callable[[], Awaitable[FileResponse]]:
+    async def serve() -> FileResponse:
+        return FileResponse(file)
+
+    return serve
