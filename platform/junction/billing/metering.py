@@ -44,7 +44,6 @@ class Admission:
     # New events the claim may still count after its first one; None: unlimited.
     remaining: int | None = None
     usage_id: uuid.UUID | None = None
-    quota: int | None = None
 
 
 def quota_message(standing: Standing, used: int) -> str:
@@ -63,18 +62,32 @@ def plugin_message(standing: Standing, plugin: str) -> str:
     )
 
 
-async def _usage_id(session: AsyncSession, tenant_id: uuid.UUID, standing: Standing) -> uuid.UUID:
-    found = await session.scalar(
-        select(BillingUsage.id).where(
-            BillingUsage.tenant_id == tenant_id,
-            BillingUsage.period_start == standing.period.start,
+async def _add_first(
+    session: AsyncSession, tenant_id: uuid.UUID, standing: Standing, first_is_new: bool
+) -> tuple[uuid.UUID, int] | None:
+    """Count the claim's first event in the period's usage row (made on the period's first
+    event). Returns the row and its count, or None when a new event finds the quota used
+    up. One statement in the usual case; it holds the row until the claim commits."""
+    conditions = [
+        BillingUsage.tenant_id == tenant_id,
+        BillingUsage.period_start == standing.period.start,
+    ]
+    if first_is_new and standing.quota is not None:
+        conditions.append(BillingUsage.used < standing.quota)
+    add = (
+        update(BillingUsage)
+        .where(*conditions)
+        .values(
+            used=BillingUsage.used + int(first_is_new), quota=standing.quota, updated_at=utcnow()
         )
+        .returning(BillingUsage.id, BillingUsage.used)
     )
-    if found is not None:
-        return found
+    counted = (await session.execute(add)).first()
+    if counted is not None:
+        return counted.id, counted.used
     dialect = session.get_bind().dialect.name
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
+    made = await session.execute(
         upsert(BillingUsage)
         .values(
             id=uuid.uuid4(),
@@ -87,14 +100,10 @@ async def _usage_id(session: AsyncSession, tenant_id: uuid.UUID, standing: Stand
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "period_start"])
     )
-    made = await session.scalar(
-        select(BillingUsage.id).where(
-            BillingUsage.tenant_id == tenant_id,
-            BillingUsage.period_start == standing.period.start,
-        )
-    )
-    assert made is not None
-    return made
+    if not made.rowcount:  # type: ignore[attr-defined]
+        return None  # the row was there: the quota is used up
+    counted = (await session.execute(add)).first()
+    return (counted.id, counted.used) if counted is not None else None
 
 
 async def admit(
@@ -106,30 +115,19 @@ async def admit(
 ) -> Admission:
     """Decide, inside the claim's transaction, whether its first event may run, and count
     it when it is new."""
-    now = utcnow()
-    standing = billing.standing(await session.get(TenantBilling, tenant_id), now)
+    standing = billing.standing(await session.get(TenantBilling, tenant_id), utcnow())
     if standing.blocked:
         return Admission(PauseCause.billing, standing.blocked)
     if not standing.plan.allows(plugin):
         return Admission(PauseCause.billing, plugin_message(standing, plugin))
-    usage_id = await _usage_id(session, tenant_id, standing)
-    used = await session.scalar(
-        update(BillingUsage)
-        .where(BillingUsage.id == usage_id)
-        .values(used=BillingUsage.used + int(first_is_new), quota=standing.quota, updated_at=now)
-        .returning(BillingUsage.used)
-    )
-    assert used is not None
+    counted = await _add_first(session, tenant_id, standing, first_is_new)
     quota = standing.quota
-    if quota is not None and first_is_new and used > quota:
-        await session.execute(
-            update(BillingUsage)
-            .where(BillingUsage.id == usage_id)
-            .values(used=BillingUsage.used - 1)
-        )
-        return Admission(PauseCause.quota, quota_message(standing, used - 1))
-    remaining = None if quota is None else quota - used
-    return Admission(remaining=remaining, usage_id=usage_id, quota=quota)
+    if counted is None:
+        assert quota is not None
+        return Admission(PauseCause.quota, quota_message(standing, quota))
+    usage_id, used = counted
+    remaining = None if quota is None else max(quota - used, 0)
+    return Admission(remaining=remaining, usage_id=usage_id)
 
 
 async def count(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -29,7 +28,7 @@ from junction.billing.schemas import (
     UsageOut,
 )
 from junction.billing.stripe_api import StripeUnavailable
-from junction.billing.subscriptions import Billing, BillingRefused, choose_plan, portal_url
+from junction.billing.subscriptions import Billing, BillingRefused, choose_plan, moment, portal_url
 from junction.billing.webhooks import WebhookRefused, receive, verified_event
 from junction.db.base import utcnow
 from junction.events.models import Event, EventStatus, PauseCause
@@ -183,10 +182,6 @@ async def portal(caller: CallerDep, runtime: RuntimeDep, session: SessionDep) ->
     return PortalOut(url=url)
 
 
-def _moment(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), UTC) if value is not None else None
-
-
 @router.get("/api/billing/invoices", operation_id="billing-invoices")
 async def invoices(
     caller: ManagerDep,
@@ -211,9 +206,9 @@ async def invoices(
             currency=invoice.get("currency"),
             amount_due=invoice.get("amount_due"),
             amount_paid=invoice.get("amount_paid"),
-            created=_moment(invoice.get("created")),
-            period_start=_moment(invoice.get("period_start")),
-            period_end=_moment(invoice.get("period_end")),
+            created=moment(invoice.get("created")),
+            period_start=moment(invoice.get("period_start")),
+            period_end=moment(invoice.get("period_end")),
             hosted_invoice_url=invoice.get("hosted_invoice_url"),
             invoice_pdf=invoice.get("invoice_pdf"),
         )

@@ -58,7 +58,8 @@ async def billing_row(session: AsyncSession, tenant_id: uuid.UUID) -> TenantBill
     return row
 
 
-def _moment(value: Any) -> datetime | None:
+def moment(value: Any) -> datetime | None:
+    """A Stripe timestamp (seconds since the epoch) as a time, or None."""
     return datetime.fromtimestamp(int(value), UTC) if value is not None else None
 
 
@@ -74,8 +75,8 @@ def subscription_facts(subscription: dict[str, Any]) -> dict[str, Any]:
         "stripe_subscription_id": subscription["id"],
         "subscription_status": subscription.get("status"),
         "stripe_price": price,
-        "period_start": _moment(start),
-        "period_end": _moment(end),
+        "period_start": moment(start),
+        "period_end": moment(end),
         "cancel_at_period_end": bool(subscription.get("cancel_at_period_end")),
     }
 
