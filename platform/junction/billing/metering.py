@@ -87,7 +87,9 @@ async def _add_first(
         return counted.id, counted.used
     dialect = session.get_bind().dialect.name
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    made = await session.execute(
+    # Not counted: no row yet for the period (made now, or by another worker meanwhile), or
+    # the quota is used up. Counting again after making sure of the row tells which.
+    await session.execute(
         upsert(BillingUsage)
         .values(
             id=uuid.uuid4(),
@@ -100,8 +102,6 @@ async def _add_first(
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "period_start"])
     )
-    if not made.rowcount:  # type: ignore[attr-defined]
-        return None  # the row was there: the quota is used up
     counted = (await session.execute(add)).first()
     return (counted.id, counted.used) if counted is not None else None
 
