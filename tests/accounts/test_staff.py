@@ -194,3 +194,13 @@ async def test_staff_see_every_unhealthy_connection_with_what_it_holds_up(
     # The healthy one is not listed.
     assert (row["name"], row["status"], row["paused_events"]) == ("amoCRM 77", "needs_reauth", 2)
     assert "secrets" not in str(listed)
+
+
+async def test_staff_see_the_plugins_they_can_install(app: FastAPI, session: AsyncSession) -> None:
+    async with await sign_in_staff(app, session) as staff:
+        listed = (await staff.client.get("/api/staff/plugins")).json()
+    by_name = {plugin["name"]: plugin for plugin in listed}
+    assert {"echo", "order_to_lead", "mobcash", "amocrm", "shops"} <= set(by_name)
+    assert by_name["order_to_lead"]["title"] == "Order → lead"
+    async with await sign_in(app, session, TenantFactory()) as owner:
+        assert (await owner.client.get("/api/staff/plugins")).status_code == 403

@@ -9,9 +9,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { type Account, useSession } from "../auth";
 import { QueryState } from "../components/States";
 
-const PLUGINS = ["order_to_lead", "mobcash", "echo"];
-
-function TenantRow({ tenant }: { tenant: Schemas["TenantOut"] }) {
+function TenantRow({ tenant, plugins }: { tenant: Schemas["TenantOut"]; plugins: Schemas["PluginOut"][] }) {
   const { t } = useTranslation();
   const client = useQueryClient();
   const { accept } = useSession();
@@ -53,7 +51,7 @@ function TenantRow({ tenant }: { tenant: Schemas["TenantOut"] }) {
             size="xs"
             aria-label={t("staff.plugin")}
             placeholder={t("staff.plugin")}
-            data={PLUGINS.filter((p) => !(tenant.plugins ?? []).includes(p))}
+            data={plugins.filter((p) => !(tenant.plugins ?? []).includes(p.name)).map((p) => ({ value: p.name, label: p.name }))}
             value={plugin}
             onChange={setPlugin}
             w={150}
@@ -81,6 +79,7 @@ export function Staff() {
     queryKey: ["tenants", search],
     queryFn: () => unwrap(api.GET("/api/staff/tenants", { params: { query: { q: search || undefined } } })),
   });
+  const plugins = useQuery({ queryKey: ["plugins"], queryFn: () => unwrap(api.GET("/api/staff/plugins")) });
   const unhealthy = useQuery({ queryKey: ["unhealthy"], queryFn: () => unwrap(api.GET("/api/staff/connections")) });
   return (
     <Stack>
@@ -90,7 +89,7 @@ export function Staff() {
         {(list) => (
           <Table aria-label={t("staff.tenants")}>
             <Table.Tbody>
-              {list.map((tenant) => <TenantRow key={tenant.id} tenant={tenant} />)}
+              {list.map((tenant) => <TenantRow key={tenant.id} tenant={tenant} plugins={plugins.data ?? []} />)}
             </Table.Tbody>
           </Table>
         )}

@@ -201,6 +201,21 @@ async def resume(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> 
     return await _set_status(session, staff, tenant_id, TenantStatus.active)
 
 
+class PluginOut(BaseModel):
+    name: str
+    title: str
+    version: str
+
+
+@router.get("/plugins", operation_id="staff-plugins")
+async def plugins(staff: StaffDep, runtime: RuntimeDep) -> list[PluginOut]:
+    """The plugins this installation has loaded: what staff can install."""
+    return [
+        PluginOut(name=name, title=loaded.info.title, version=loaded.info.version)
+        for name, loaded in sorted(runtime.registry.plugins.items())
+    ]
+
+
 @router.post("/tenants/{tenant_id}/installations", status_code=201, operation_id="staff-install")
 async def install(
     tenant_id: uuid.UUID, body: InstallIn, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
