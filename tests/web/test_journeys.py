@@ -39,7 +39,17 @@ async def _sign_up(
     ).to_be_visible()
     await page.get_by_label(re.compile("Workspace name|Название пространства")).fill(workspace)
     await page.get_by_label(re.compile("^(Email|Почта)")).fill(email)
-    await page.get_by_label(re.compile("^(Password|Пароль)")).fill(PASSWORD)
+    # The server refuses a weak password: its message stands at the password field.
+    password = page.get_by_label(re.compile("^(Password|Пароль)"))
+    await password.fill("aaaaaaaaaaaa")
+    await page.get_by_role("button", name=re.compile("Create account|Создать аккаунт")).click()
+    refusal = page.get_by_text("the password must not repeat a few characters")
+    await expect(refusal).to_be_visible()
+    refusal_id = await refusal.get_attribute("id")
+    assert refusal_id
+    await expect(password).to_have_attribute("aria-describedby", re.compile(refusal_id))
+    await screens.shot(page, "signup-refused")
+    await password.fill(PASSWORD)
     await page.get_by_role("button", name=re.compile("Create account|Создать аккаунт")).click()
     await expect(page.get_by_role("status")).to_contain_text(email)
     await screens.shot(page, "check-email")

@@ -35,25 +35,6 @@ test("sign-up checks its fields before asking the server", async () => {
   expect(fetch).not.toHaveBeenCalled();
 });
 
-test("the server's error is shown next to the field it names", async () => {
-  vi.spyOn(globalThis, "fetch").mockResolvedValue(
-    new Response(JSON.stringify({ error: { code: "weak_password", message: "the password must not repeat a few characters", field: "password" } }), {
-      status: 422,
-      headers: { "Content-Type": "application/json" },
-    }),
-  );
-  show(<SignUp />);
-  await userEvent.type(screen.getByLabelText(/Workspace name/), "Tea shop");
-  await userEvent.type(screen.getByLabelText(/Email/), "anna@example.com");
-  await userEvent.type(screen.getByLabelText(/^Password/), "aaaaaaaaaaaa");
-  await userEvent.click(screen.getByRole("button", { name: "Create account" }));
-  const message = await screen.findByText("the password must not repeat a few characters");
-  const input = screen.getByLabelText(/^Password/);
-  // Read out with the field: the error is what describes it.
-  expect(input.getAttribute("aria-describedby")).toContain(message.id);
-  expect(input.getAttribute("data-invalid")).toBe("true");
-});
-
 test("the log-in page speaks Russian when asked", async () => {
   await i18n.changeLanguage("ru");
   show(<LogIn />);
