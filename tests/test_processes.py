@@ -19,7 +19,17 @@ import pytest
 import redis
 
 from tests.support.backends import Databases
-from tests.support.processes import ROOT, Junction, free_port, fresh_junction, wait_for
+from tests.support.processes import (
+    ROOT,
+    Junction,
+    all_done,
+    event_of,
+    free_port,
+    fresh_junction,
+    post_order,
+    provision,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.processes, pytest.mark.slice]
 
@@ -40,106 +50,73 @@ async def junction(databases: Databases, redis_url: str, tmp_path: Path) -> Asyn
     junction.stop()
 
 
-def _provision(junction: Junction) -> tuple[str, dict[str, str]]:
-    applied = junction.command("tenants", "apply", "tenants/demo.yaml").stdout
-    hook_path = re.search(r"/hooks/\S+", applied)
-    assert hook_path is not None
-    key = junction.command(
-        "api-keys", "create", "--tenant", "demo", "--name", "test"
-    ).stdout.strip()
-    return hook_path.group(0), {"Authorization": f"Bearer {key}"}
-
-
-def _event(junction: Junction, auth: dict[str, str], event_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{junction.base}/api/events/{event_id}", headers=auth, timeout=5)
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _post(junction: Junction, hook: str, order: str, **extra: object) -> str:
-    response = httpx.post(
-        f"{junction.base}{hook}",
-        json={"order_id": order, **extra},
-        headers={"Idempotency-Key": order},
-        timeout=10,
-    )
-    assert response.status_code == 202, response.text
-    event_id: str = response.json()["event_id"]
-    return event_id
-
-
-def _all_done(junction: Junction, auth: dict[str, str], ids: list[str]) -> bool:
-    return all(_event(junction, auth, event_id)["status"] == "done" for event_id in ids)
-
-
 def test_killing_the_worker_mid_attempt_loses_nothing(junction: Junction) -> None:
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     junction.start_api()
     junction.start_worker()
 
-    first = [_post(junction, hook, f"before-{n}") for n in range(5)]
-    wait_for(lambda: _all_done(junction, auth, first), timeout=30, what="the first events")
+    first = [post_order(junction, hook, f"before-{n}") for n in range(5)]
+    wait_for(lambda: all_done(junction, auth, first), timeout=30, what="the first events")
 
-    stuck = _post(junction, hook, "stuck", echo_stall=120)
+    stuck = post_order(junction, hook, "stuck", echo_stall=120)
     wait_for(
-        lambda: _event(junction, auth, stuck)["status"] == "processing",
+        lambda: event_of(junction, auth, stuck)["status"] == "processing",
         timeout=30,
         what="the worker to start on the stalled event",
     )
     junction.kill_worker()
 
     # The API keeps accepting while no worker runs.
-    during = [_post(junction, hook, f"during-{n}") for n in range(20)]
-    assert all(_event(junction, auth, event_id)["status"] == "received" for event_id in during)
+    during = [post_order(junction, hook, f"during-{n}") for n in range(20)]
+    assert all(event_of(junction, auth, event_id)["status"] == "received" for event_id in during)
 
     junction.start_worker()
     everything = [*first, stuck, *during]
     wait_for(
-        lambda: _all_done(junction, auth, everything),
+        lambda: all_done(junction, auth, everything),
         timeout=60,
         what=f"every event to be done; worker log:\n{junction.read_log('worker-2')}",
     )
 
-    attempts = _event(junction, auth, stuck)["attempt_log"]
+    attempts = event_of(junction, auth, stuck)["attempt_log"]
     assert [a["outcome"] for a in attempts] == [None, "done"]  # attempt 1 died with its worker
 
 
 def test_jobs_lost_by_redis_are_recovered_by_the_sweeper(
     junction: Junction, redis_url: str
 ) -> None:
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     junction.start_api()
-    ids = [_post(junction, hook, f"lost-{n}") for n in range(10)]
+    ids = [post_order(junction, hook, f"lost-{n}") for n in range(10)]
     # No worker yet: drop every queued job, as a Redis restart would.
     client = redis.Redis.from_url(redis_url)
     assert client.delete(junction.env["JUNCTION_QUEUE_NAME"]) == 1
     client.close()
     junction.start_worker()
     wait_for(
-        lambda: _all_done(junction, auth, ids), timeout=60, what="the sweeper to recover the events"
+        lambda: all_done(junction, auth, ids), timeout=60, what="the sweeper to recover the events"
     )
 
 
 def test_retries_then_dead_letter_through_real_processes(junction: Junction) -> None:
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     junction.start_api()
     junction.start_worker()
-    flaky = _post(junction, hook, "flaky", echo_fail=1)
-    doomed = _post(junction, hook, "doomed", echo_fail="retry")
+    flaky = post_order(junction, hook, "flaky", echo_fail=1)
+    doomed = post_order(junction, hook, "doomed", echo_fail="retry")
     wait_for(
-        lambda: _event(junction, auth, flaky)["status"] == "done", timeout=30, what="the retry"
+        lambda: event_of(junction, auth, flaky)["status"] == "done", timeout=30, what="the retry"
     )
     wait_for(
-        lambda: _event(junction, auth, doomed)["status"] == "failed",
+        lambda: event_of(junction, auth, doomed)["status"] == "failed",
         timeout=30,
         what="the dead letter",
     )
-    assert [a["outcome"] for a in _event(junction, auth, flaky)["attempt_log"]] == [
+    assert [a["outcome"] for a in event_of(junction, auth, flaky)["attempt_log"]] == [
         "retrying",
         "done",
     ]
-    dead = _event(junction, auth, doomed)
+    dead = event_of(junction, auth, doomed)
     assert dead["attempts"] == 3
     assert dead["last_error"].startswith("gave up after 3 failed attempts")
 
@@ -230,7 +207,7 @@ async def test_one_tenants_backlog_does_not_hold_back_another_tenant(
     from junction.runtime import connect_redis
     from junction.tenancy.models import Tenant
 
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     engine = create_engine(junction.env["JUNCTION_DATABASE_URL"])
     sessionmaker = create_sessionmaker(engine)
     flood_tenant = uuid.uuid4()
@@ -290,9 +267,9 @@ async def test_one_tenants_backlog_does_not_hold_back_another_tenant(
             assert time.monotonic() < under_way, "the flood never got under way"
             await asyncio.sleep(0.1)
         posted = time.monotonic()
-        single = _post(junction, hook, "the-single-order")
+        single = post_order(junction, hook, "the-single-order")
         wait_for(
-            lambda: _event(junction, auth, single)["status"] == "done",
+            lambda: event_of(junction, auth, single)["status"] == "done",
             timeout=60,
             what="the other tenant's single order",
         )
@@ -310,7 +287,7 @@ def test_a_delivery_posted_a_thousand_times_at_once_is_one_event_and_one_call(
     junction: Junction,
 ) -> None:
 
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     junction.start_api()
     junction.start_worker()
 
@@ -341,7 +318,7 @@ def test_a_delivery_posted_a_thousand_times_at_once_is_one_event_and_one_call(
     assert len(event_ids) == 1
     [event_id] = event_ids
     event = wait_for(
-        lambda: (e := _event(junction, auth, event_id))["status"] == "done" and e,
+        lambda: (e := event_of(junction, auth, event_id))["status"] == "done" and e,
         timeout=30,
         what="the one event",
     )

@@ -13,8 +13,15 @@ import httpx
 import pytest
 
 from tests.support.backends import Databases
-from tests.support.processes import Junction, fresh_junction, wait_for
-from tests.test_processes import _all_done, _event, _post, _provision
+from tests.support.processes import (
+    Junction,
+    all_done,
+    event_of,
+    fresh_junction,
+    post_order,
+    provision,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.processes]
 
@@ -46,19 +53,19 @@ def _terminate(process: object, within: float) -> float:
 def test_a_stopped_worker_finishes_what_it_can_and_hands_back_the_rest(
     junction: Junction,
 ) -> None:
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     junction.start_api()
     junction.start_worker()
     # Two claims (the second comes once the first is taken, so no batch holds both).
-    short = _post(junction, hook, "short", echo_stall=2)
+    short = post_order(junction, hook, "short", echo_stall=2)
     wait_for(
-        lambda: _event(junction, auth, short)["status"] == "processing",
+        lambda: event_of(junction, auth, short)["status"] == "processing",
         timeout=30,
         what="the worker to start on the short event",
     )
-    long = _post(junction, hook, "long", echo_stall=120)
+    long = post_order(junction, hook, "long", echo_stall=120)
     wait_for(
-        lambda: _event(junction, auth, long)["status"] == "processing",
+        lambda: event_of(junction, auth, long)["status"] == "processing",
         timeout=30,
         what="the worker to start on the long event",
     )
@@ -67,8 +74,8 @@ def test_a_stopped_worker_finishes_what_it_can_and_hands_back_the_rest(
     assert junction.worker.returncode == 0, junction.read_log("worker-1")
     # It waited for the short one (within its 3 s), not for the long one.
     assert took < 10
-    assert _event(junction, auth, short)["status"] == "done"
-    handed_back = _event(junction, auth, long)
+    assert event_of(junction, auth, short)["status"] == "done"
+    handed_back = event_of(junction, auth, long)
     assert handed_back["status"] == "retrying"
     [attempt] = handed_back["attempt_log"]
     assert attempt["outcome"] == "interrupted"
@@ -78,16 +85,16 @@ def test_a_stopped_worker_finishes_what_it_can_and_hands_back_the_rest(
     # attempt, so it is done now, with no failure counted.
     junction.start_worker()
     wait_for(
-        lambda: _all_done(junction, auth, [long]),
+        lambda: all_done(junction, auth, [long]),
         timeout=30,
         what="the next worker to finish the handed-back event",
     )
-    outcomes = [a["outcome"] for a in _event(junction, auth, long)["attempt_log"]]
+    outcomes = [a["outcome"] for a in event_of(junction, auth, long)["attempt_log"]]
     assert outcomes == ["interrupted", "done"]
 
 
 def test_a_stopped_api_answers_the_requests_it_is_serving(junction: Junction) -> None:
-    hook, auth = _provision(junction)
+    hook, auth = provision(junction)
     junction.start_api()
     body = b'{"order_id": "in-flight"}'
     request = (
@@ -121,7 +128,7 @@ def test_a_stopped_api_answers_the_requests_it_is_serving(junction: Junction) ->
     ).json()["items"]
     assert len(events) == 1
     wait_for(
-        lambda: _all_done(junction, auth, [events[0]["id"]]),
+        lambda: all_done(junction, auth, [events[0]["id"]]),
         timeout=30,
         what="the in-flight order to be processed",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -166,3 +167,37 @@ def sandbox_process(name: str, log_dir: Path, ready_path: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def provision(junction: Junction) -> tuple[str, dict[str, str]]:
+    """The demo tenant applied, and an API key for it: (its echo hook path, auth headers)."""
+    applied = junction.command("tenants", "apply", "tenants/demo.yaml").stdout
+    hook_path = re.search(r"/hooks/\S+", applied)
+    assert hook_path is not None
+    key = junction.command(
+        "api-keys", "create", "--tenant", "demo", "--name", "test"
+    ).stdout.strip()
+    return hook_path.group(0), {"Authorization": f"Bearer {key}"}
+
+
+def event_of(junction: Junction, auth: dict[str, str], event_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{junction.base}/api/events/{event_id}", headers=auth, timeout=5)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def post_order(junction: Junction, hook: str, order: str, **extra: object) -> str:
+    response = httpx.post(
+        f"{junction.base}{hook}",
+        json={"order_id": order, **extra},
+        headers={"Idempotency-Key": order},
+        timeout=10,
+    )
+    assert response.status_code == 202, response.text
+    event_id: str = response.json()["event_id"]
+    return event_id
+
+
+def all_done(junction: Junction, auth: dict[str, str], ids: list[str]) -> bool:
+    return all(event_of(junction, auth, event_id)["status"] == "done" for event_id in ids)
