@@ -321,6 +321,8 @@ class Choice:
     parent: str | int | None = None
     # For a source value: the kinds of targets it may go into (None: any).
     fits: tuple[str, ...] | None = None
+    # The heading it is listed under when one list mixes several (`lead`, `contact`).
+    group: str | None = None
 
 
 # What a batch gives back for one of its events: the result to store (a mapping or None)
@@ -382,8 +384,11 @@ class Integration(ABC):
         self, tenant_id: uuid.UUID, services: PluginServices
     ) -> dict[str, list[Choice]]:
         """The values the configuration's fields may take, read from the connected
-        systems now (pipelines, users, custom fields …), keyed by the field's name; the
-        web app offers them as lists to pick from. The default offers none."""
+        systems now (pipelines, users, custom fields …), keyed by the field's dotted path
+        (`pipeline_id`, `partner.contact_field`; for a mapping field, `<path>.key` and
+        `<path>.value`); the web app offers them as lists to pick from, and as
+        suggestions where every choice's label is its value (free text allowed). The
+        default offers none."""
         return {}
 
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:

@@ -160,6 +160,7 @@ class ChoiceOut(BaseModel):
     kind: str | None = None
     parent: str | int | None = None
     fits: list[str] | None = None
+    group: str | None = None
 
 
 class FormOut(BaseModel):
@@ -168,7 +169,8 @@ class FormOut(BaseModel):
     # The configuration's JSON schema (the plugin's config model).
     config_schema: dict[str, Any]
     config: dict[str, Any]
-    # Values fields may take, read from the connected systems now, by field name.
+    # Values fields may take, read from the connected systems now, by the field's dotted
+    # path (see `Integration.config_choices`).
     choices: dict[str, list[ChoiceOut]]
     # Why the choices could not be read (no connection yet …); the form still works.
     choices_problem: str | None = None
@@ -198,6 +200,7 @@ async def form(
                     kind=choice.kind,
                     parent=choice.parent,
                     fits=list(choice.fits) if choice.fits is not None else None,
+                    group=choice.group,
                 )
                 for choice in values
             ]

@@ -17,12 +17,13 @@ async def config_problems(
 ) -> list[str]:
     problems = []
     fields = await lookups.account_fields(redis, connection_id, client)
-    for name, field_id in config.amo_fields.items():
+    for name, field_id in config.field_ids.items():
         if field_id not in fields.of(name):
             entity = "lead" if name.startswith("lead.") else "contact"
-            problems.append(f"amo_fields.{name}: the account has no {entity} field {field_id}")
+            where = f"amo_fields.{name}" if name in config.amo_fields else name
+            problems.append(f"{where}: the account has no {entity} field {field_id}")
     for order_field, target in config.mappings.items():
-        field = fields.of(target).get(config.amo_fields.get(target, 0))
+        field = fields.of(target).get(config.field_id(target))
         if field is not None and not fits(order_field, str(field.get("type"))):
             problems.append(
                 f"mappings.{order_field}: a {kind_of(order_field)} value cannot go into "

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from junction_order_to_lead.templates import TemplateProblem, check
 
 # Machine names of amoCRM fields: `lead.cf.<name>` or `contact.cf.<name>`.
 MACHINE_NAME = re.compile(r"^(lead|contact)\.cf\.[a-z0-9_]+$")
+# A field named by its amoCRM id, without an `amo_fields` entry: `lead.cf.685733`.
+FIELD_BY_ID = re.compile(r"^(lead|contact)\.cf\.([0-9]+)$")
 DEFAULT_LEAD_NAME = "Order {{ order.number or order.id }}"
+
+
+def _ru(title: str, description: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The Russian label of a setting (and any other schema hints), for the web app's form."""
+    words = {"title": title, **({"description": description} if description else {})}
+    return {"x-i18n": {"ru": words}, **extra}
 
 
 class _Settings(BaseModel):
@@ -21,66 +29,170 @@ class _Settings(BaseModel):
 
 class PartnerLookup(_Settings):
     contact_field: str = Field(
-        description="Machine name of the contact field that holds the partner id "
-        "(`contact.cf.partner_id`), defined under `amo_fields`."
+        title="Contact field with the partner id",
+        description="The contact field that holds the partner id: `contact.cf.<field id>`, "
+        "or a machine name defined under `amo_fields`.",
+        json_schema_extra=_ru(
+            "Поле контакта с ID партнёра",
+            "Поле контакта, в котором хранится ID партнёра.",
+        ),
     )
     order_field: str = Field(
-        default="partner_id", description="The order field that carries the partner id."
+        default="partner_id",
+        title="Order field with the partner id",
+        description="The order field that carries the partner id.",
+        json_schema_extra=_ru(
+            "Поле заказа с ID партнёра", "Поле заказа, где передаётся ID партнёра."
+        ),
     )
     when_missing: Literal["fail", "no_contact", "create_contact"] = Field(
         default="fail",
-        description="No contact holds the partner id: fail the order (a person fixes the "
-        "contact and replays it), create the lead without a contact, or create the contact.",
+        title="When no contact has the partner id",
+        description="fail: the order fails (a person fixes the contact and replays it); "
+        "no_contact: the lead is created without a contact; create_contact: the contact is "
+        "created.",
+        json_schema_extra=_ru(
+            "Если контакт с ID партнёра не найден",
+            "fail: заказ завершается ошибкой (контакт исправляют и повторяют заказ); "
+            "no_contact: сделка без контакта; create_contact: контакт создаётся.",
+        ),
     )
 
 
 class NoteSettings(_Settings):
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        title="Add a note with the order",
+        json_schema_extra=_ru("Добавлять примечание с заказом"),
+    )
     template: str | None = Field(
         default=None,
+        title="Note template",
         description="Jinja2 template of the note; empty: the whole order, readably.",
+        json_schema_extra=_ru(
+            "Шаблон примечания",
+            "Шаблон Jinja2; пусто — весь заказ в читаемом виде.",
+            **{"x-widget": "textarea"},
+        ),
     )
-    language: Literal["ru", "en"] = "ru"
+    language: Literal["ru", "en"] = Field(
+        default="ru", title="Language of the note", json_schema_extra=_ru("Язык примечания")
+    )
 
 
 class ProductSettings(_Settings):
-    enabled: bool = True
-    match_by: Literal["sku", "name"] = "sku"
+    enabled: bool = Field(
+        default=True,
+        title="Attach the ordered products",
+        json_schema_extra=_ru("Прикреплять товары заказа"),
+    )
+    match_by: Literal["sku", "name"] = Field(
+        default="sku",
+        title="Find catalog elements by",
+        json_schema_extra=_ru("Искать товары каталога по"),
+    )
     create_missing: bool = Field(
-        default=True, description="Create catalog elements (with their price) that are missing."
+        default=True,
+        title="Create missing catalog elements",
+        description="Create catalog elements (with their price) that are missing.",
+        json_schema_extra=_ru(
+            "Создавать недостающие товары", "Создавать в каталоге недостающие товары с их ценой."
+        ),
     )
 
 
 class OrderToLeadConfig(_Settings):
     connection_id: uuid.UUID | None = Field(
-        default=None, description="The amoCRM connection; empty: the workspace's only one."
+        default=None,
+        title="amoCRM connection",
+        description="The amoCRM connection; empty: the workspace's only one.",
+        json_schema_extra=_ru(
+            "Подключение amoCRM", "Пусто — единственное подключение пространства."
+        ),
     )
-    pipeline_id: int = Field(gt=0)
-    status_id: int = Field(gt=0)
-    lead_name: str = Field(default=DEFAULT_LEAD_NAME, max_length=2000)
-    responsible_user_id: int | None = None
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    price_from_total: bool = True
-    partner: PartnerLookup
+    pipeline_id: int = Field(gt=0, title="Pipeline", json_schema_extra=_ru("Воронка"))
+    status_id: int = Field(gt=0, title="Stage", json_schema_extra=_ru("Этап"))
+    lead_name: str = Field(
+        default=DEFAULT_LEAD_NAME,
+        max_length=2000,
+        title="Lead name",
+        description="A Jinja2 template with the order as `order`.",
+        json_schema_extra=_ru("Название сделки", "Шаблон Jinja2, заказ доступен как `order`."),
+    )
+    responsible_user_id: int | None = Field(
+        default=None,
+        title="Responsible user",
+        description="Empty: amoCRM's default.",
+        json_schema_extra=_ru("Ответственный", "Пусто — как решит amoCRM."),
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        title="Tags",
+        description="Set on every lead.",
+        json_schema_extra=_ru("Теги", "Ставятся на каждую сделку."),
+    )
+    price_from_total: bool = Field(
+        default=True,
+        title="Lead budget is the order total",
+        json_schema_extra=_ru("Бюджет сделки — сумма заказа"),
+    )
+    partner: PartnerLookup = Field(
+        title="Partner's contact", json_schema_extra=_ru("Контакт партнёра")
+    )
     amo_fields: dict[str, int] = Field(
         default_factory=dict,
-        description="Machine names for amoCRM field ids: `lead.cf.payment_address` → 685733.",
+        title="Field names",
+        description="Machine names for amoCRM field ids: `lead.cf.payment_address` → 685733. "
+        "Optional: fields may be named by id (`lead.cf.685733`).",
+        json_schema_extra=_ru(
+            "Имена полей",
+            "Машинные имена для ID полей amoCRM: `lead.cf.payment_address` → 685733. "
+            "Не обязательно: поле можно указать по ID (`lead.cf.685733`).",
+        ),
     )
     mappings: dict[str, str] = Field(
         default_factory=dict,
-        description="Order field → machine name: `payment_address_1` → `lead.cf.payment_address`.",
+        title="Field mapping",
+        description="Order field → amoCRM field of the lead or the contact.",
+        json_schema_extra=_ru("Соответствие полей", "Поле заказа → поле сделки или контакта."),
     )
     order_marker_field: str | None = Field(
         default=None,
-        description="Machine name of a lead text field that receives `order:<id>`; "
-        "searched before creating a lead, so no order makes two.",
+        title="Order marker field",
+        description="A lead text field that receives `order:<id>`; searched before creating "
+        "a lead, so no order makes two.",
+        json_schema_extra=_ru(
+            "Поле-метка заказа",
+            "Текстовое поле сделки, куда пишется `order:<id>`; по нему ищут перед созданием "
+            "сделки, чтобы заказ не создал две.",
+        ),
     )
-    note: NoteSettings = Field(default_factory=NoteSettings)
-    products: ProductSettings = Field(default_factory=ProductSettings)
+    note: NoteSettings = Field(
+        default_factory=NoteSettings, title="Note", json_schema_extra=_ru("Примечание")
+    )
+    products: ProductSettings = Field(
+        default_factory=ProductSettings, title="Products", json_schema_extra=_ru("Товары")
+    )
     order_paths: dict[str, str] = Field(
-        default_factory=dict, description="For generic JSON endpoints: where each order field is."
+        default_factory=dict,
+        title="Where order fields are (generic JSON)",
+        description="For generic JSON endpoints: the path of each order field in the delivery.",
+        json_schema_extra=_ru(
+            "Где поля заказа (произвольный JSON)",
+            "Для адресов в формате generic JSON: путь к каждому полю заказа.",
+        ),
     )
-    contact_cache_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    contact_cache_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=30 * 86_400,
+        title="Remember a found contact (seconds)",
+        json_schema_extra=_ru("Помнить найденный контакт (секунд)"),
+    )
+
+    # Every field the settings name, machine name → amoCRM id (see `field_id`).
+    _field_ids: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("amo_fields")
     @classmethod
@@ -102,26 +214,39 @@ class OrderToLeadConfig(_Settings):
 
     @model_validator(mode="after")
     def _references(self) -> OrderToLeadConfig:
-        known = set(self.amo_fields)
-        for order_field, target in self.mappings.items():
-            if target not in known:
-                raise ValueError(
-                    f"mapping {order_field!r} → {target!r}: {target!r} is not defined in amo_fields"
-                )
+        named = dict(self.amo_fields)
         references: list[tuple[str, str | None]] = [
+            *((f"mappings.{order_field}", target) for order_field, target in self.mappings.items()),
             ("partner.contact_field", self.partner.contact_field),
             ("order_marker_field", self.order_marker_field),
         ]
         for label, reference in references:
-            if reference is not None and reference not in known:
-                raise ValueError(f"{label}: {reference!r} is not defined in amo_fields")
+            if reference is None or reference in named:
+                continue
+            by_id = FIELD_BY_ID.match(reference)
+            if by_id is None:
+                raise ValueError(
+                    f"{label}: {reference!r} is neither a field id (lead.cf.<id>, "
+                    "contact.cf.<id>) nor defined in amo_fields"
+                )
+            named[reference] = int(by_id.group(2))
         if not self.partner.contact_field.startswith("contact.cf."):
             raise ValueError("partner.contact_field must be a contact field (contact.cf.…)")
         if self.order_marker_field and not self.order_marker_field.startswith("lead.cf."):
             raise ValueError("order_marker_field must be a lead field (lead.cf.…)")
         if self.note.template is not None:
             _compiles(self.note.template)
+        self._field_ids = named
         return self
+
+    @property
+    def field_ids(self) -> dict[str, int]:
+        """Every amoCRM field the settings name, machine name → id: those of `amo_fields`
+        and those named by id."""
+        return self._field_ids
+
+    def field_id(self, machine_name: str) -> int:
+        return self._field_ids[machine_name]
 
 
 def _compiles(source: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -27,7 +28,7 @@ from junction_order_to_lead import lookups
 from junction_order_to_lead.batch import process_orders
 from junction_order_to_lead.checks import config_problems
 from junction_order_to_lead.config import OrderToLeadConfig
-from junction_order_to_lead.fields import FITS, ORDER_FIELDS
+from junction_order_to_lead.fields import FITS, ORDER_FIELDS, TEXT_TYPES
 from junction_order_to_lead.run import OrderRun
 from junction_shops.formats import shop_format
 from junction_shops.order import Order, OrderFormatError
@@ -96,14 +97,24 @@ class OrderToLead(Integration):
             pipelines = await client.pipelines()
             users = await client.users()
 
-        def described(entity: dict[int, dict[str, Any]]) -> list[Choice]:
+        def by_id(entity: str) -> list[Choice]:
             return [
-                Choice(value=field_id, label=str(field.get("name")), kind=str(field.get("type")))
+                Choice(
+                    value=f"{entity}.cf.{field_id}",
+                    label=str(field.get("name")),
+                    kind=str(field.get("type")),
+                    group=entity,
+                )
                 for field_id, field in sorted(
-                    entity.items(), key=lambda item: str(item[1].get("name"))
+                    getattr(fields, entity).items(), key=lambda item: str(item[1].get("name"))
                 )
             ]
 
+        order_fields = [
+            Choice(value=name, label=name, kind=kind, fits=tuple(sorted(FITS[kind])))
+            for name, kind in ORDER_FIELDS.items()
+        ]
+        every_field = by_id("lead") + by_id("contact")
         return {
             "pipeline_id": [Choice(value=p["id"], label=str(p.get("name"))) for p in pipelines],
             "status_id": [
@@ -112,12 +123,16 @@ class OrderToLead(Integration):
                 for s in p.get("_embedded", {}).get("statuses", [])
             ],
             "responsible_user_id": [Choice(value=u["id"], label=str(u.get("name"))) for u in users],
-            "lead_fields": described(fields.lead),
-            "contact_fields": described(fields.contact),
-            "order_fields": [
-                Choice(value=name, label=name, kind=kind, fits=tuple(sorted(FITS[kind])))
-                for name, kind in ORDER_FIELDS.items()
+            "partner.contact_field": by_id("contact"),
+            "partner.order_field": order_fields,
+            "order_marker_field": [c for c in by_id("lead") if c.kind in TEXT_TYPES],
+            "mappings.key": order_fields,
+            "mappings.value": every_field,
+            "amo_fields.value": [
+                replace(choice, value=int(str(choice.value).rsplit(".", 1)[1]))
+                for choice in every_field
             ],
+            "order_paths.key": order_fields,
         }
 
     async def clear_cache(self, tenant_id: uuid.UUID, services: PluginServices) -> int:

@@ -42,7 +42,7 @@ class OrderRun:
         return PermanentError(f"order {self.order.id}: {text}")
 
     def field_id(self, machine_name: str) -> int:
-        return self.config.amo_fields[machine_name]
+        return self.config.field_id(machine_name)
 
     def context(self) -> dict[str, Any]:
         return {"order": self.order.model_dump(mode="json"), "raw": self.order.raw}
@@ -51,19 +51,17 @@ class OrderRun:
         fields = await lookups.account_fields(self.redis, self.connection_id, self.client)
         missing = [
             name
-            for name, field_id in self.config.amo_fields.items()
+            for name, field_id in self.config.field_ids.items()
             if field_id not in fields.of(name)
         ]
         if missing:
             # Perhaps only what is remembered is stale: look once more before failing.
             await lookups.forget_account(self.redis, self.connection_id)
             fields = await lookups.account_fields(self.redis, self.connection_id, self.client)
-            missing = [n for n, i in self.config.amo_fields.items() if i not in fields.of(n)]
+            missing = [n for n, i in self.config.field_ids.items() if i not in fields.of(n)]
         if missing:
             described = ", ".join(f"{name} (field {self.field_id(name)})" for name in missing)
-            raise self.problem(
-                f"the amoCRM account has no field {described}; fix amo_fields in the settings"
-            )
+            raise self.problem(f"the amoCRM account has no field {described}; fix the settings")
         return fields
 
     def mapped_values(self, fields: AccountFields, entity: str) -> list[tuple[str, dict[str, Any]]]:

@@ -143,6 +143,29 @@ async def _configure(shop: Shop, session: AsyncSession, **changes: Any) -> None:
     await session.commit()
 
 
+async def test_fields_named_by_id_are_written_like_named_ones(
+    shop: Shop, session: AsyncSession
+) -> None:
+    """The form saves fields by id (`lead.cf.<id>`), without `amo_fields`."""
+    contact_id = shop.add_partner()
+    await _configure(
+        shop,
+        session,
+        amo_fields={},
+        partner={"contact_field": f"contact.cf.{shop.field('contact', 'Partner ID')}"},
+        mappings={"billing.address_1": f"lead.cf.{shop.field('lead', 'Payment address')}"},
+        order_marker_field=f"lead.cf.{shop.field('lead', 'Order ID')}",
+    )
+    payload, order_id, street = _opencart()
+    done = await _run(shop, session, event_for(shop.endpoint("opencart"), payload, "k-id"))
+    assert done.status is EventStatus.done, done.last_error
+    [lead] = shop.state()["leads"]
+    assert [c["id"] for c in lead["_embedded"]["contacts"]] == [contact_id]
+    values = _values(lead)
+    assert values[shop.field("lead", "Payment address")] == [street]
+    assert values[shop.field("lead", "Order ID")] == [f"order:{order_id}"]
+
+
 async def test_a_missing_partner_fails_naming_the_order_and_the_partner(
     shop: Shop, session: AsyncSession
 ) -> None:
@@ -219,8 +242,7 @@ async def test_a_field_gone_from_the_account_fails_naming_it(
     failed = await _run(shop, session, event_for(shop.endpoint("opencart"), payload, "k3"))
     assert failed.status is EventStatus.failed
     assert failed.last_error == (
-        "order 18: the amoCRM account has no field lead.cf.old (field 123); "
-        "fix amo_fields in the settings"
+        "order 18: the amoCRM account has no field lead.cf.old (field 123); fix the settings"
     )
 
 
