@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen --all-packages
 CI_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 CI_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help install demo test lint typecheck chart-check web web-client web-check pytest pytest-ci schema bench clean
+.PHONY: help install browser demo test lint typecheck chart-check web web-client web-check pytest pytest-ci schema bench clean
 
 help:
 	@echo "make demo   run Junction here (SQLite, embedded Redis, demo tenant)"
@@ -32,7 +32,15 @@ install: .venv/.installed
 demo: install web
 	$(RUN) junction demo
 
-test: install lint typecheck chart-check web-check pytest
+test: install browser lint typecheck chart-check web-check pytest
+
+# The web app's browser tests drive the system's Chromium (no browser is downloaded):
+# installed with apt where it is missing and this user may install packages.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| { echo "installing Chromium"; \
+		     $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive \
+		       apt-get install -y -q chromium >/dev/null; }
 
 # The web app (frontend/): its packages from package-lock.json, built into frontend/dist,
 # which the API serves at / and /app.

@@ -122,7 +122,10 @@ async def test_a_workspace_creates_an_endpoint_that_takes_deliveries(
 ) -> None:
     existing = await _setup(session, token="tok-existing")
     formats = (await client.get("/api/endpoints/formats", headers=_auth())).json()
-    assert {"name": "echo", "title": "Echo (any JSON or form body)"} in formats
+    assert {"name": "echo", "title": "Echo (any JSON or form body)", "sample": None} in formats
+    [opencart] = [f for f in formats if f["name"] == "opencart"]
+    assert opencart["sample"]["content_type"] == "application/json"
+    assert '"order_id": "1001"' in opencart["sample"]["body"]
 
     body = {
         "name": "Second shop",
@@ -204,3 +207,33 @@ async def test_a_signing_secret_is_revealed_rotated_and_removed_by_managers_only
         "endpoint.secret_removed",
     ]
     assert made not in str(actions)
+
+
+async def test_a_test_order_is_stored_like_a_shops_delivery(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Sent from the endpoint's page: the format's sample with a new order id each time,
+    taken even where deliveries must be signed (the member is signed in, not the shop)."""
+    endpoint = await _setup(session, token="tok-test-order", source_format="opencart")
+    secret = await client.post(
+        f"/api/endpoints/{endpoint.id}/signing-secret", json={"enabled": True}, headers=_auth()
+    )
+    assert secret.status_code == 200
+    refused = await client.post(f"/api/endpoints/{endpoint.id}/test-order", headers=_auth(VIEWER))
+    assert refused.status_code == 403
+    first = await client.post(f"/api/endpoints/{endpoint.id}/test-order", headers=_auth())
+    second = await client.post(f"/api/endpoints/{endpoint.id}/test-order", headers=_auth())
+    assert first.status_code == second.status_code == 202, first.text
+    assert first.json()["order_id"] != second.json()["order_id"]
+    event = (await client.get(f"/api/events/{first.json()['event_id']}", headers=_auth())).json()
+    assert event["payload"]["order_id"] == first.json()["order_id"]
+    assert event["payload"]["customer_id"] == "700100"
+    # The shop itself must still sign.
+    unsigned = await client.post("/hooks/tok-test-order", json={"order_id": "x"})
+    assert unsigned.status_code == 401
+
+    echo = InboundEndpointFactory(token="tok-echo-sample", installation=endpoint.installation)
+    await session.commit()
+    none = await client.post(f"/api/endpoints/{echo.id}/test-order", headers=_auth())
+    assert none.status_code == 409
+    assert none.json()["error"]["message"] == "the format 'echo' has no sample order"

@@ -27,7 +27,7 @@ def chromium_path() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
         raise AssertionError(
-            "Chromium is not installed: `apt-get install chromium` (.ci/run installs it)"
+            "Chromium is not installed: `apt-get install chromium` (`make test` installs it)"
         )
     return found
 

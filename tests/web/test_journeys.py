@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from junction.accounts.capture import MailCapture
 from tests.support.mail import link_token, mail_to
@@ -17,6 +20,10 @@ from tests.web.conftest import Screens
 pytestmark = [pytest.mark.processes]
 
 PASSWORD = "a long tea-shop password"
+OPENCART_ORDER = (
+    Path(__file__).parents[2]
+    / "plugins/shops/tests/real-payloads/opencart/arastta_getOrder_order18.json"
+)
 
 
 async def _page(browser: Browser, junction: Junction, language: str) -> Page:
@@ -202,13 +209,45 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     await screens.shot(owner, "onboarding-progress")
 
 
-async def test_a_tenant_connects_amocrm_and_configures_from_its_lists(
-    browser: Browser, web: Junction, mail_capture: MailCapture, screens: Screens
+def _opencart_order(order_id: str, partner: str) -> dict[str, Any]:
+    """A real OpenCart delivery (the shops plugin's fixture), as the tenant's shop sends it."""
+    order: dict[str, Any] = json.loads(OPENCART_ORDER.read_text())
+    return {**order, "order_id": order_id, "customer_id": partner}
+
+
+async def _pick(
+    page: Page, field: str | re.Pattern[str] | Locator, option: str | re.Pattern[str]
 ) -> None:
+    await (field if isinstance(field, Locator) else page.get_by_label(field).first).click()
+    await page.get_by_role("option", name=option).first.click()
+
+
+async def _event_row(page: Page, status: str) -> Locator:
+    await page.get_by_role("navigation").get_by_role("link", name="Events").click()
+    row = page.locator("tr[data-event]").filter(has_text=status)
+    await expect(row).to_have_count(1)  # the list updates by itself
+    return row
+
+
+async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_replayed(
+    browser: Browser,
+    web: Junction,
+    mail_capture: MailCapture,
+    screens: Screens,
+    sandbox: httpx.Client,
+) -> None:
+    """The whole onboarding in the browser: sign up, staff install order → lead, connect
+    amoCRM on its consent page, make the webhook URL, configure the plugin from the
+    account's lists, a shop order becomes a lead; then an order a mapping cannot take
+    fails, the mapping is fixed and the order replayed into a lead."""
     suffix = uuid.uuid4().hex[:6]
     staff_email, owner_email = f"ops-{suffix}@example.com", f"owner-{suffix}@example.com"
+    owner = await _page(browser, web, "en")
+    await owner.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await _sign_up(owner, mail_capture, screens, owner_email, f"Flower shop {suffix}")
+    await _log_in(owner, screens, owner_email)
+
     _account(web, mail_capture, staff_email, f"Junction ops {suffix}")
-    _account(web, mail_capture, owner_email, f"Flower shop {suffix}")
     web.command("staff", "grant", staff_email)
     staff = await _logged_in(browser, web, screens, staff_email)
     await staff.get_by_role("link", name="Staff console").click()
@@ -219,8 +258,8 @@ async def test_a_tenant_connects_amocrm_and_configures_from_its_lists(
     await row.get_by_role("button", name="Install").click()
     await expect(row).to_contain_text("order_to_lead")
 
-    # Connecting amoCRM: its consent page, then back to the connections page.
-    owner = await _logged_in(browser, web, screens, owner_email)
+    # 1. Connect amoCRM: its consent page, then back to the connections page.
+    await _switch_to(owner)
     await owner.get_by_role("navigation").get_by_role("link", name="Connections").click()
     await owner.get_by_role("button", name="Connect amoCRM").click()
     await expect(owner.get_by_role("heading", level=1)).to_contain_text("Allow access")
@@ -230,23 +269,98 @@ async def test_a_tenant_connects_amocrm_and_configures_from_its_lists(
     await expect(owner.locator("[data-connection=amocrm]")).to_contain_text("Healthy")
     await screens.shot(owner, "connected")
 
-    # The plugin's form offers the account's pipelines, statuses and fields.
+    # 2. The webhook URL for the shop, copied.
+    await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
+    await owner.get_by_label("Name").fill("Flower shop")
+    await _pick(owner, "Format", re.compile("OpenCart"))
+    await _pick(owner, "Sends its events to", "order_to_lead")
+    await owner.get_by_role("button", name="Create").click()
+    url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
+    await owner.get_by_role("button", name="Copy the webhook URL").click()
+    assert await owner.evaluate("navigator.clipboard.readText()") == url
+
+    # 3. Order → lead configured from the account's lists.
     await owner.get_by_role("navigation").get_by_role("link", name="Plugins").click()
     await owner.get_by_role("link", name="Configure").click()
-    await owner.get_by_label("Pipeline Id").first.click()
-    options = owner.get_by_role("option")
-    await expect(options.first).to_be_visible()
-    first_pipeline = (await options.first.inner_text()).strip()
-    await options.first.click()
-    await owner.get_by_label("Status Id").first.click()
-    await expect(owner.get_by_role("option").first).to_be_visible()
-    await owner.get_by_role("option").first.click()
+    # Saving with nothing chosen: the form says what is missing, before asking the server.
+    await owner.get_by_role("button", name="Save").click()
+    await expect(owner.get_by_text("Required").first).to_be_visible()
+    await _pick(owner, re.compile("^Pipeline"), "Orders")
+    await _pick(owner, re.compile("^Stage"), "New order")
+    partner = owner.locator("fieldset", has_text="Partner's contact")
+    await partner.get_by_label(re.compile("^Contact field with the partner id")).click()
+    await owner.get_by_role("option", name="Partner ID · text").click()
+    await partner.get_by_label(re.compile("^When no contact has the partner id")).click()
+    await owner.get_by_role("option", name="create_contact").click()
+    mapping = owner.locator("fieldset", has_text="Field mapping")
     # A number cannot go into a date field: the editor refuses the pair.
-    await owner.get_by_label("Order field", exact=True).first.click()
-    await owner.get_by_role("option", name="total (number)", exact=True).click()
-    await owner.get_by_label("Lead field", exact=True).first.click()
-    await owner.get_by_role("option", name="Order date (date)", exact=True).click()
-    await expect(owner.get_by_text("A number value cannot go into a date field")).to_be_visible()
-    await expect(owner.get_by_role("button", name="Add")).to_be_disabled()
-    await screens.shot(owner, "plugin-form")
-    assert first_pipeline
+    await mapping.get_by_label("Order field", exact=True).fill("total")
+    await _pick(owner, mapping.get_by_label("amoCRM field", exact=True), "Order date · date")
+    await expect(mapping.get_by_text("A number value cannot go into a date field")).to_be_visible()
+    await expect(mapping.get_by_role("button", name="Add")).to_be_disabled()
+    await _pick(owner, mapping.get_by_label("amoCRM field", exact=True), "Order total · numeric")
+    await mapping.get_by_role("button", name="Add").click()
+    await expect(mapping.locator("[data-row=total]")).to_contain_text("Order total")
+    await mapping.get_by_label("Order field", exact=True).fill("shipping_method")
+    await _pick(owner, mapping.get_by_label("amoCRM field", exact=True), "Delivery · select")
+    await mapping.get_by_role("button", name="Add").click()
+    await owner.get_by_label(re.compile("^Lead name")).fill("Order {{ order.id }} from the web")
+    await owner.get_by_role("combobox", name="Tags").fill("web-shop")
+    await owner.keyboard.press("Enter")
+    await owner.get_by_role("button", name="Save").click()
+    await expect(owner.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    await screens.shot(owner, "plugin-configured")
+    # The preview shows the exact requests, and what would stop this order.
+    await owner.get_by_role("button", name="Show the requests").click()
+    await expect(owner.get_by_text(re.compile("POST /api/v4/leads"))).to_be_visible()
+    await screens.shot(owner, "plugin-preview")
+
+    # 4. The shop sends an order; 5. it becomes a lead on the partner's contact.
+    partner_id = f"77{int(suffix, 16) % 10**6:06d}"
+    delivery = _opencart_order(f"W{suffix}-1", partner_id)
+    delivery["shipping_method"] = "Courier"
+    sent = httpx.post(url, json=delivery, timeout=10)
+    assert sent.status_code == 202, sent.text
+    done = await _event_row(owner, "Done")
+    await screens.shot(owner, "first-lead")
+    await owner.get_by_role("navigation").get_by_role("link", name="Getting started").click()
+    for step in ["connected", "webhook", "configured", "sent", "lead"]:
+        await expect(owner.locator(f"[data-step={step}]")).to_have_attribute("data-done", "true")
+    await screens.shot(owner, "onboarding-done")
+    account = sandbox.get(f"/_sandbox/accounts/{_demo_account(sandbox)}").json()
+    [lead] = [lead for lead in account["leads"] if f"W{suffix}-1" in lead["name"]]
+    assert [tag["name"] for tag in lead["_embedded"]["tags"]] == ["web-shop"]
+    [contact] = [
+        c for c in account["contacts"] if c["id"] == lead["_embedded"]["contacts"][0]["id"]
+    ]
+    assert partner_id in json.dumps(contact["custom_fields_values"])
+    assert done
+
+    # A second order's shipping method is not one of the Delivery field's options.
+    failing = _opencart_order(f"W{suffix}-2", partner_id)
+    assert httpx.post(url, json=failing, timeout=10).status_code == 202
+    failed = await _event_row(owner, "Failed")
+    await failed.get_by_role("link").click()
+    await expect(owner.get_by_role("alert")).to_contain_text(
+        "'Flat Shipping Rate' is not one of its options (Courier, Pickup)"
+    )
+    await screens.shot(owner, "order-failed")
+    event_page = owner.url
+    # The mapping is fixed (shipping goes to no field), then the order replayed.
+    await owner.get_by_role("navigation").get_by_role("link", name="Plugins").click()
+    await owner.get_by_role("link", name="Configure").click()
+    await owner.get_by_role("button", name="Remove shipping_method").click()
+    await owner.get_by_role("button", name="Save").click()
+    await expect(owner.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    await owner.goto(event_page)
+    await owner.get_by_role("button", name="Replay").click()
+    await expect(owner.get_by_text("#2 · done")).to_be_visible()
+    await screens.shot(owner, "order-replayed")
+    account = sandbox.get(f"/_sandbox/accounts/{_demo_account(sandbox)}").json()
+    assert [lead for lead in account["leads"] if f"W{suffix}-2" in lead["name"]]
+
+
+def _demo_account(sandbox: httpx.Client) -> int:
+    """The account the sandbox's consent page connects when none is named."""
+    account: int = sandbox.get("/_sandbox/integration").json()["account_id"]
+    return account

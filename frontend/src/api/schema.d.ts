@@ -715,6 +715,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/endpoints/{endpoint_id}/test-order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Order
+         * @description Send the format's sample order to the endpoint, as if the shop had: it is stored and
+         *     processed like any delivery (a new order id each time, so never taken for a repeat).
+         */
+        post: operations["endpoints-test-order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -1628,6 +1649,8 @@ export interface components {
         ChoiceOut: {
             /** Fits */
             fits?: string[] | null;
+            /** Group */
+            group?: string | null;
             /** Kind */
             kind?: string | null;
             /** Label */
@@ -1898,6 +1921,7 @@ export interface components {
         FormatOut: {
             /** Name */
             name: string;
+            sample?: components["schemas"]["SampleOut"] | null;
             /** Title */
             title: string;
         };
@@ -2217,6 +2241,13 @@ export interface components {
              */
             grace_seconds: number;
         };
+        /** SampleOut */
+        SampleOut: {
+            /** Body */
+            body: string;
+            /** Content Type */
+            content_type: string;
+        };
         /** SecretIn */
         SecretIn: {
             /**
@@ -2319,6 +2350,16 @@ export interface components {
          * @enum {string}
          */
         TenantStatus: "active" | "suspended" | "deleted";
+        /** TestOrderOut */
+        TestOrderOut: {
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /** Order Id */
+            order_id: string;
+        };
         /** TokenOnly */
         TokenOnly: {
             /** Token */
@@ -3642,6 +3683,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SecretOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "endpoints-test-order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOrderOut"];
                 };
             };
             /** @description Validation Error */

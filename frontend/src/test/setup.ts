@@ -16,3 +16,5 @@ globalThis.ResizeObserver ??= class {
   unobserve() {}
   disconnect() {}
 } as unknown as typeof ResizeObserver;
+// jsdom does not scroll; Mantine's lists scroll the option picked into view.
+Element.prototype.scrollIntoView ??= function scrollIntoView() {};

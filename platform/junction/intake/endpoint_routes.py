@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -14,8 +15,12 @@ from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.intake import endpoints as service
 from junction.intake.models import InboundEndpoint
+from junction.intake.parsing import parse_body
+from junction.intake.service import store_delivery
 from junction.intake.tokens import new_signing_secret
+from junction.plugins.interfaces import Delivery, Source
 from junction.plugins.models import PluginInstallation
+from junction.plugins.registry import PluginError
 
 router = APIRouter(prefix="/api/endpoints", tags=["endpoints"])
 
@@ -54,9 +59,22 @@ class EndpointIn(BaseModel):
     installation_id: uuid.UUID | None = None
 
 
+class SampleOut(BaseModel):
+    # The body as the platform sends it, and its Content-Type.
+    body: str
+    content_type: str
+
+
 class FormatOut(BaseModel):
     name: str
     title: str
+    # An order as this format's platform sends it (order id 1001); null: none offered.
+    sample: SampleOut | None = None
+
+
+class TestOrderOut(BaseModel):
+    event_id: uuid.UUID
+    order_id: str
 
 
 class RefusalOut(BaseModel):
@@ -104,9 +122,60 @@ async def list_endpoints(
 async def formats(caller: CallerDep, runtime: RuntimeDep) -> list[FormatOut]:
     """The shop formats an endpoint can read, as the installed plugins provide them."""
     return [
-        FormatOut(name=name, title=getattr(source, "title", name) or name)
+        FormatOut(name=name, title=getattr(source, "title", name) or name, sample=_sample(source))
         for name, source in sorted(runtime.registry.sources.items())
     ]
+
+
+def _sample(source: Source, order_id: str = "1001") -> SampleOut | None:
+    sample = source.sample(order_id)
+    if sample is None:
+        return None
+    return SampleOut(body=sample.body.decode(), content_type=sample.content_type)
+
+
+@router.post("/{endpoint_id}/test-order", status_code=202, operation_id="endpoints-test-order")
+async def test_order(
+    endpoint_id: uuid.UUID, caller: ManagerDep, session: SessionDep, runtime: RuntimeDep
+) -> TestOrderOut:
+    """Send the format's sample order to the endpoint, as if the shop had: it is stored and
+    processed like any delivery (a new order id each time, so never taken for a repeat)."""
+    endpoint = await _endpoint(session, endpoint_id)
+    await session.commit()
+    try:
+        source = runtime.registry.source(endpoint.source_format)
+    except PluginError:
+        raise ApiError(
+            409, "source_unavailable", f"the format {endpoint.source_format!r} is not available"
+        ) from None
+    order_id = f"T{secrets.randbelow(10**9):09d}"
+    sample = source.sample(order_id)
+    if sample is None:
+        raise ApiError(
+            409, "no_sample", f"the format {endpoint.source_format!r} has no sample order"
+        )
+    route = await runtime.endpoint_routes.find(endpoint.token_hash)
+    if route is None:
+        raise ApiError(404, "not_found", "no such endpoint")
+    delivery = Delivery(
+        body=sample.body,
+        content_type=sample.content_type,
+        headers={"content-type": sample.content_type},
+        payload=parse_body(sample.body, sample.content_type),
+    )
+    accepted = await store_delivery(
+        runtime.sessionmaker,
+        runtime.registry,
+        runtime.secretbox,
+        runtime.event_writer,
+        route,
+        delivery,
+        from_member=True,
+    )
+    assert accepted.event_id is not None
+    if accepted.created:
+        runtime.queue.enqueue_soon(accepted.tenant_id, accepted.event_id)
+    return TestOrderOut(event_id=accepted.event_id, order_id=order_id)
 
 
 @router.post("", status_code=201, operation_id="endpoints-create")

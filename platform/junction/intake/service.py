@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import Event
 from junction.intake.models import IntakeRefusal
-from junction.intake.routing import EndpointRoutes
+from junction.intake.routing import EndpointRoute, EndpointRoutes
 from junction.intake.tokens import hash_endpoint_token
 from junction.intake.writer import EventWriter
 from junction.logs import bind_contextvars, context
@@ -78,11 +78,28 @@ async def accept_delivery(
     token: str,
     delivery: Delivery,
 ) -> Accepted:
+    """A delivery to a webhook URL, stored as its endpoint's event."""
     route = await routes.find(hash_endpoint_token(token))
     if route is None:
         raise IntakeError(404, "not_found", "no endpoint has this URL")
     if route.tenant_deleted:
         raise IntakeError(410, "gone", "this endpoint's workspace has been deleted")
+    return await store_delivery(sessionmaker, registry, secretbox, writer, route, delivery)
+
+
+async def store_delivery(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    registry: PluginRegistry,
+    secretbox: SecretBox,
+    writer: EventWriter,
+    route: EndpointRoute,
+    delivery: Delivery,
+    *,
+    from_member: bool = False,
+) -> Accepted:
+    """Store a delivery for `route`'s endpoint. A signing secret is checked unless the
+    delivery is a test order a signed-in member sent from the endpoint's page (the shop's
+    signature is not theirs to make)."""
     tenant_id, endpoint_id = route.tenant_id, route.endpoint_id
     bind_contextvars(**context(tenant_id=tenant_id, endpoint_id=endpoint_id))
     try:
@@ -95,7 +112,7 @@ async def accept_delivery(
     check = source.acknowledge(delivery)
     if check is not None:
         return Accepted(None, tenant_id, endpoint_id, created=False, acknowledged=check)
-    if route.signing_secret_encrypted is not None:
+    if route.signing_secret_encrypted is not None and not from_member:
         secret = secretbox.decrypt(route.signing_secret_encrypted)
         if not source.verify(delivery, secret):
             # Refused deliveries are kept in the endpoint's intake log (not their content).

@@ -18,7 +18,8 @@ context's `source_format`, `checkpoint` and `services`; 4 replaced
 `ConnectionProvider.can_refresh` with `ConnectionProvider.renewable(secrets)`, since
 one provider's credentials may renew (an OAuth grant) or not (a pasted token), and added
 `ConnectionProvider.keep_alive` and `ProbeResult.refused`; 5 added
-`Integration.config_choices` and `Choice`).
+`Integration.config_choices` and `Choice`; 6 added `Source.sample` and
+`SampleDelivery`).
 Hooks are only added; a change to an existing one bumps it.
 """
 
@@ -37,7 +38,7 @@ from junction.plugins.interfaces import (
 )
 
 PROJECT_NAME = "junction"
-CONTRACT_VERSION = 5
+CONTRACT_VERSION = 6
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 

@@ -50,6 +50,14 @@ class Delivery:
     payload: Any
 
 
+@dataclass(frozen=True)
+class SampleDelivery:
+    """A delivery as the format's platform sends one, for trying an endpoint out."""
+
+    body: bytes
+    content_type: str
+
+
 class Source(ABC):
     """A shop format: how to verify a delivery and what identifies it."""
 
@@ -82,6 +90,12 @@ class Source(ABC):
         Intake answers such a check 200 and stores nothing, before any signature check:
         platforms send it unsigned and only enable the webhook once it is answered.
         """
+        return None
+
+    def sample(self, order_id: str) -> SampleDelivery | None:
+        """A representative delivery of an order numbered `order_id` (shown as the
+        sample request, sent as the test order, used as the preview's sample), or None
+        when the format has none (the default)."""
         return None
 
 

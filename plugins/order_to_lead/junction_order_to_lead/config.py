@@ -17,10 +17,26 @@ FIELD_BY_ID = re.compile(r"^(lead|contact)\.cf\.([0-9]+)$")
 DEFAULT_LEAD_NAME = "Order {{ order.number or order.id }}"
 
 
-def _ru(title: str, description: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The Russian label of a setting (and any other schema hints), for the web app's form."""
-    words = {"title": title, **({"description": description} if description else {})}
-    return {"x-i18n": {"ru": words}, **extra}
+def _ru(
+    title: str,
+    description: str | None = None,
+    *,
+    columns: tuple[tuple[str, str], tuple[str, str]] | None = None,
+    widget: str | None = None,
+) -> dict[str, Any]:
+    """The Russian label of a setting, for the web app's form; a name → value table also
+    names its columns, as (English, Russian) pairs; `widget` asks for another input than
+    the type's own (`textarea`)."""
+    words: dict[str, str] = {
+        "title": title,
+        **({"description": description} if description else {}),
+    }
+    i18n: dict[str, dict[str, str]] = {"ru": words}
+    if columns is not None:
+        (key_en, key_ru), (value_en, value_ru) = columns
+        i18n["en"] = {"key": key_en, "value": value_en}
+        words.update(key=key_ru, value=value_ru)
+    return {"x-i18n": i18n, **({"x-widget": widget} if widget else {})}
 
 
 class _Settings(BaseModel):
@@ -72,7 +88,7 @@ class NoteSettings(_Settings):
         json_schema_extra=_ru(
             "Шаблон примечания",
             "Шаблон Jinja2; пусто — весь заказ в читаемом виде.",
-            **{"x-widget": "textarea"},
+            widget="textarea",
         ),
     )
     language: Literal["ru", "en"] = Field(
@@ -149,13 +165,18 @@ class OrderToLeadConfig(_Settings):
             "Имена полей",
             "Машинные имена для ID полей amoCRM: `lead.cf.payment_address` → 685733. "
             "Не обязательно: поле можно указать по ID (`lead.cf.685733`).",
+            columns=(("Machine name", "Машинное имя"), ("amoCRM field", "Поле amoCRM")),
         ),
     )
     mappings: dict[str, str] = Field(
         default_factory=dict,
         title="Field mapping",
         description="Order field → amoCRM field of the lead or the contact.",
-        json_schema_extra=_ru("Соответствие полей", "Поле заказа → поле сделки или контакта."),
+        json_schema_extra=_ru(
+            "Соответствие полей",
+            "Поле заказа → поле сделки или контакта.",
+            columns=(("Order field", "Поле заказа"), ("amoCRM field", "Поле amoCRM")),
+        ),
     )
     order_marker_field: str | None = Field(
         default=None,
@@ -181,6 +202,7 @@ class OrderToLeadConfig(_Settings):
         json_schema_extra=_ru(
             "Где поля заказа (произвольный JSON)",
             "Для адресов в формате generic JSON: путь к каждому полю заказа.",
+            columns=(("Order field", "Поле заказа"), ("Path in the delivery", "Путь в запросе")),
         ),
     )
     contact_cache_seconds: int = Field(

@@ -242,3 +242,20 @@ def test_a_delivery_that_is_not_its_format_says_what_is_missing(
     with pytest.raises(OrderFormatError) as raised:
         FORMATS[name].read_order(payload, {})
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_formats_sample_reads_as_the_same_order(name: str) -> None:
+    """The sample a tenant is shown (and sends as a test order) is one its format reads."""
+    sample = FORMATS[name].sample("4242")
+    assert sample is not None
+    delivery = _delivery(sample.body, sample.content_type)
+    assert FORMATS[name].idempotency_key(delivery) == "order:4242"
+    order = FORMATS[name].read_order(delivery.payload, delivery.headers)
+    assert order.id == "4242"
+    assert order.partner_id == "700100"
+    assert order.total == Decimal("1200.00")
+    assert [(item.name, item.quantity) for item in order.items] == [("Green tea", Decimal(2))]
+    assert order.customer.first_name == "Anna"
+    if name != "tilda":
+        assert order.shipping_method == "Courier"

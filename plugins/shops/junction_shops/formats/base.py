@@ -9,8 +9,9 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from junction.plugins.interfaces import Delivery, Source
+from junction.plugins.interfaces import Delivery, SampleDelivery, Source
 from junction_shops.order import Order, OrderFormatError
+from junction_shops.samples import SAMPLES
 
 # Shops without a signature scheme of their own (a module posting OpenCart's order, a
 # custom JSON sender) sign with this header: hex HMAC-SHA256 of the raw body.
@@ -40,6 +41,10 @@ class ShopFormat(Source):
 
         `paths` is for formats whose field names a tenant configures (generic JSON).
         """
+
+    def sample(self, order_id: str) -> SampleDelivery | None:
+        build = SAMPLES.get(self.name)
+        return build(order_id) if build is not None else None
 
     def verify(self, delivery: Delivery, signing_secret: str) -> bool:
         given = delivery.headers.get(self.signature_header, "")
