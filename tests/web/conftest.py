@@ -95,7 +95,16 @@ class Screens:
         self.count += 1
         language = await page.evaluate("document.documentElement.lang || navigator.language")
         path = self.folder / f"{self.count:02d}-{name}-{language}.png"
-        await page.screenshot(path=path, full_page=True)
+        # The whole page in one tall window, so the fixed header and menu stay at the top
+        # (a full-page capture of a normal window repeats them halfway down).
+        viewport = page.viewport_size
+        assert viewport is not None
+        height = await page.evaluate("document.documentElement.scrollHeight")
+        await page.set_viewport_size({"width": viewport["width"], "height": max(height, 600)})
+        try:
+            await page.screenshot(path=path)
+        finally:
+            await page.set_viewport_size(viewport)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ const schema: SchemaNode = {
     responsible_user_id: { anyOf: [{ type: "integer" }, { type: "null" }], default: null, title: "Responsible user" },
     tags: { type: "array", items: { type: "string" }, maxItems: 2, title: "Tags" },
     partner: { $ref: "#/$defs/Partner", title: "Partner's contact" },
+    cache_seconds: { type: "integer", minimum: 0, title: "Cache", "x-advanced": true },
     mappings: {
       type: "object",
       additionalProperties: { type: "string" },
@@ -128,4 +129,16 @@ test("labels are read in the reader's language where the schema has them", async
   render(<Form />);
   expect(screen.getByLabelText(/Воронка/, { selector: "input" })).toBeTruthy();
   expect(screen.getByLabelText(/Stage/, { selector: "input" })).toBeTruthy();
+});
+
+test("advanced settings are folded, and open by themselves when one has an error", async () => {
+  const { unmount } = render(<Form />);
+  const toggle = screen.getByRole("button", { name: "Advanced settings" });
+  expect(toggle.getAttribute("aria-expanded")).toBe("false");
+  await userEvent.click(toggle);
+  expect(toggle.getAttribute("aria-expanded")).toBe("true");
+  unmount();
+  render(<Form errors={{ cache_seconds: "Must be at least 0" }} />);
+  expect(screen.getByRole("button", { name: "Advanced settings" }).getAttribute("aria-expanded")).toBe("true");
+  expect(screen.getByText("Must be at least 0")).toBeTruthy();
 });

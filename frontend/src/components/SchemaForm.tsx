@@ -3,6 +3,7 @@
 // The connected systems' values (`choices`, by the setting's dotted path) become lists to
 // pick from; labels come from the schema, in the reader's language where it has them.
 import {
+  Accordion,
   ActionIcon,
   Autocomplete,
   Badge,
@@ -51,6 +52,7 @@ export interface SchemaNode {
   maxItems?: number;
   "x-i18n"?: Record<string, Words>;
   "x-widget"?: string;
+  "x-advanced"?: boolean;
 }
 
 /** The node with its `$ref` followed and `X | None` unwrapped, and whether null is allowed. */
@@ -186,17 +188,34 @@ function Settings({ node, prefix, form }: { node: SchemaNode; prefix: string; fo
     const { node: inner, nullable } = resolve(property, form.schema);
     return { name, inner, nullable, path: prefix ? `${prefix}.${name}` : name };
   });
-  const plain = entries.filter((e) => !["group", "table"].includes(kindOf(e.inner)));
-  const nested = entries.filter((e) => ["group", "table"].includes(kindOf(e.inner)));
+  const nested = (e: (typeof entries)[number]) => ["group", "table"].includes(kindOf(e.inner));
+  const ordered = [...entries.filter((e) => !nested(e)), ...entries.filter(nested)];
+  const shown = (list: typeof entries) =>
+    list.map((e) => <Setting key={e.path} path={e.path} node={e.inner} nullable={e.nullable} required={(node.required ?? []).includes(e.name)} form={form} />);
+  const common = ordered.filter((e) => !e.inner["x-advanced"]);
+  const advanced = ordered.filter((e) => e.inner["x-advanced"]);
   return (
     <Stack>
-      {plain.map((e) => (
-        <Setting key={e.path} path={e.path} node={e.inner} nullable={e.nullable} required={(node.required ?? []).includes(e.name)} form={form} />
-      ))}
-      {nested.map((e) => (
-        <Setting key={e.path} path={e.path} node={e.inner} nullable={e.nullable} required={(node.required ?? []).includes(e.name)} form={form} />
-      ))}
+      {shown(common)}
+      {advanced.length > 0 && <Advanced paths={advanced.map((e) => e.path)} form={form}>{shown(advanced)}</Advanced>}
     </Stack>
+  );
+}
+
+/** Settings most never change, folded; opened by itself when one of them has an error. */
+function Advanced({ paths: inside, form, children }: { paths: string[]; form: FormProps; children: React.ReactNode }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState<string | null>(null);
+  const erring = Object.keys(form.errors).some((path) => inside.some((p) => path === p || path.startsWith(`${p}.`)));
+  return (
+    <Accordion variant="contained" value={erring ? "advanced" : open} onChange={setOpen}>
+      <Accordion.Item value="advanced">
+        <Accordion.Control>{t("form.advanced")}</Accordion.Control>
+        <Accordion.Panel>
+          <Stack>{children}</Stack>
+        </Accordion.Panel>
+      </Accordion.Item>
+    </Accordion>
   );
 }
 

@@ -61,11 +61,14 @@ const en = {
       connected: { title: "Connect amoCRM", hint: "Allow Junction into your amoCRM account: it creates leads there for you." },
       webhook: { title: "Copy your webhook URL", hint: "Paste it into your shop's webhook settings, so each order is sent to Junction." },
       configured: { title: "Configure order → lead", hint: "Choose the pipeline, the stage and which order field goes to which lead field." },
-      sent: { title: "Send a test order", hint: "Place an order in your shop, or send the sample request shown with your webhook URL." },
+      sent: { title: "Send a test order", hint: "Place an order in your shop, or press “Send a test order” next to your webhook URL." },
       lead: { title: "See the lead", hint: "The order appears in Events as done, and as a lead in amoCRM." },
     },
   },
   endpoints: {
+    sendTest: "Send a test order",
+    testSent: "Test order {{order}} sent.",
+    seeEvent: "See it in Events",
     format: "Format",
     copyUrl: "Copy the webhook URL",
     copied: "Copied",
@@ -149,6 +152,7 @@ const en = {
     reconnect: "Reconnect",
   },
   plugins: {
+    sentRead: "sent: a read",
     none: "No plugins yet: Junction's staff install them for your workspace.",
     configure: "Configure",
     noChoices: "The connected account could not be read ({{problem}}); connect it to pick from its pipelines and fields.",
@@ -159,6 +163,7 @@ const en = {
     saved: "Saved. The next orders use it.",
   },
   form: {
+    advanced: "Advanced settings",
     required: "Required",
     above: "Must be more than {{limit}}",
     atLeast: "Must be at least {{limit}}",

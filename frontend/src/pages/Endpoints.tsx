@@ -1,21 +1,53 @@
-// Webhook URLs: copy, a sample request for the format, a new URL, a new endpoint.
-import { Alert, Button, Card, Code, CopyButton, Group, Select, Stack, Text, TextInput, Title } from "@mantine/core";
+// Webhook URLs: copy, a sample request for the format, a test order, a new URL, a new endpoint.
+import { Alert, Anchor, Button, Card, Code, CopyButton, Group, Select, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
 
-const SAMPLE_ORDER = '{"id": "1001", "total": "150.00", "partner_id": "700100", "items": [{"sku": "A1", "name": "Widget", "quantity": 1, "price": "150"}]}';
+/** A curl command sending the format's sample order to the URL, quoted for a POSIX shell. */
+export function sampleCurl(url: string, sample: Schemas["SampleOut"] | null | undefined): string | null {
+  if (!sample) return null;
+  const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+  return `curl -X POST ${quoted(url)} -H ${quoted(`Content-Type: ${sample.content_type}`)} --data-binary ${quoted(sample.body)}`;
+}
 
-export function sampleCurl(endpoint: Schemas["EndpointOut"]): string {
-  if (endpoint.source_format === "tilda") {
-    return `curl -X POST '${endpoint.url}' -d 'Name=Anna' -d 'partner_id=700100' -d 'payment={"orderid":"1001","amount":"150"}'`;
-  }
-  return `curl -X POST '${endpoint.url}' -H 'Content-Type: application/json' -d '${SAMPLE_ORDER}'`;
+function useFormats() {
+  return useQuery({ queryKey: ["formats"], queryFn: () => unwrap(api.GET("/api/endpoints/formats")) });
+}
+
+/** The format's sample order sent to this URL from here, as the shop would send it. */
+function TestOrder({ endpoint }: { endpoint: Schemas["EndpointOut"] }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const send = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/endpoints/{endpoint_id}/test-order", { params: { path: { endpoint_id: endpoint.id } } })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["events"] });
+      void client.invalidateQueries({ queryKey: ["onboarding"] });
+    },
+  });
+  return (
+    <Stack gap="xs">
+      <Group>
+        <Button variant="light" size="xs" loading={send.isPending} onClick={() => send.mutate()}>
+          {t("endpoints.sendTest")}
+        </Button>
+      </Group>
+      {send.data && (
+        <Alert color="green" role="status">
+          {t("endpoints.testSent", { order: send.data.order_id })}{" "}
+          <Anchor component={Link} to={`/app/events/${send.data.event_id}`}>{t("endpoints.seeEvent")}</Anchor>
+        </Alert>
+      )}
+      {send.error && <Alert color="red" role="alert">{send.error.message}</Alert>}
+    </Stack>
+  );
 }
 
 function SigningSecret({ endpoint }: { endpoint: Schemas["EndpointOut"] }) {
@@ -72,6 +104,8 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
       unwrap(api.POST("/api/endpoints/{endpoint_id}/rotate-token", { params: { path: { endpoint_id: endpoint.id } }, body: { grace_seconds: 86400 } })),
     onSuccess: () => client.invalidateQueries({ queryKey: ["endpoints"] }),
   });
+  const formats = useFormats();
+  const curl = sampleCurl(endpoint.url, formats.data?.find((f) => f.name === endpoint.source_format)?.sample);
   return (
     <Card withBorder data-endpoint={endpoint.name}>
       <Stack gap="xs">
@@ -89,8 +123,13 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
             )}
           </CopyButton>
         </Group>
-        <Text size="sm">{t("endpoints.sample")}</Text>
-        <Code block>{sampleCurl(endpoint)}</Code>
+        {curl && (
+          <>
+            <Text size="sm">{t("endpoints.sample")}</Text>
+            <Code block style={{ whiteSpace: "pre-wrap", wordBreak: "break-all" }}>{curl}</Code>
+          </>
+        )}
+        {manage && curl && <TestOrder endpoint={endpoint} />}
         {endpoint.previous_token_valid_until && (
           <Text size="sm" c="orange">{t("endpoints.oldUrlUntil", { when: new Date(endpoint.previous_token_valid_until).toLocaleString() })}</Text>
         )}
@@ -110,7 +149,7 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
 function NewEndpoint() {
   const { t } = useTranslation();
   const client = useQueryClient();
-  const formats = useQuery({ queryKey: ["formats"], queryFn: () => unwrap(api.GET("/api/endpoints/formats")) });
+  const formats = useFormats();
   const installations = useQuery({ queryKey: ["installations"], queryFn: () => unwrap(api.GET("/api/installations")) });
   const form = useForm({
     initialValues: { name: "", source_format: "", installation_id: "" },

@@ -14,12 +14,15 @@ async function progress() {
     unwrap(api.GET("/api/events", { params: { query: { limit: 50 } } })),
   ]);
   const orderToLead = installations.find((i) => i.plugin === "order_to_lead");
+  // Orders are what reaches order → lead through its webhook URLs.
+  const urls = new Set(endpoints.filter((e) => orderToLead && e.installation_id === orderToLead.id).map((e) => e.id));
+  const orders = events.items.filter((e) => e.endpoint_id !== null && urls.has(e.endpoint_id));
   return {
     connected: connections.some((c) => c.provider === "amocrm" && ["healthy", "expiring"].includes(c.status)),
-    webhook: endpoints.some((e) => e.installation_id !== null),
-    configured: !!orderToLead && Object.keys(orderToLead.config ?? {}).length > 0 && "pipeline_id" in (orderToLead.config ?? {}),
-    sent: events.items.length > 0,
-    lead: events.items.some((e) => e.status === "done"),
+    webhook: urls.size > 0,
+    configured: !!orderToLead && "pipeline_id" in (orderToLead.config ?? {}),
+    sent: orders.length > 0,
+    lead: orders.some((e) => e.status === "done"),
   };
 }
 

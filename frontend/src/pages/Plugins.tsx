@@ -1,7 +1,7 @@
 // Installed plugins and their configuration: a form built from the plugin's config
 // schema, with the connected account's values as lists to pick from, the field-mapping
 // editor, and a preview of the exact requests a sample order would make.
-import { Alert, Badge, Button, Card, Code, Group, JsonInput, Stack, Text, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Code, Group, JsonInput, Select, Stack, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -39,23 +39,46 @@ export function Plugins() {
   );
 }
 
+/** A sample as the preview takes it: the delivery's body parsed (JSON, or form fields). */
+function parsedSample(sample: { body: string; content_type: string }): string {
+  const parsed = sample.content_type.includes("json") ? JSON.parse(sample.body) : Object.fromEntries(new URLSearchParams(sample.body));
+  return JSON.stringify(parsed, null, 2);
+}
+
 function Preview({ installationId }: { installationId: string }) {
   const { t } = useTranslation();
-  const [sample, setSample] = useState('{"id": "1001", "total": "150.00", "partner_id": "700100", "items": [{"sku": "A1", "name": "Widget", "quantity": 1, "price": "150"}]}');
+  const formats = useQuery({ queryKey: ["formats"], queryFn: () => unwrap(api.GET("/api/endpoints/formats")) });
+  const endpoints = useQuery({ queryKey: ["endpoints"], queryFn: () => unwrap(api.GET("/api/endpoints")) });
+  const withSamples = (formats.data ?? []).filter((f) => f.sample);
+  // The format of this plugin's own webhook URL, unless another is picked.
+  const own = endpoints.data?.find((e) => e.installation_id === installationId)?.source_format;
+  const [picked, setPicked] = useState<string | null>(null);
+  const format = picked ?? (withSamples.some((f) => f.name === own) ? own : withSamples[0]?.name) ?? null;
+  const [sample, setSample] = useState<string | null>(null);
+  const chosen = withSamples.find((f) => f.name === format);
+  const shown = sample ?? (chosen?.sample ? parsedSample(chosen.sample) : "{}");
   const preview = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/installations/{installation_id}/preview", { params: { path: { installation_id: installationId } }, body: { payload: JSON.parse(sample) } })),
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/installations/{installation_id}/preview", {
+          params: { path: { installation_id: installationId } },
+          body: { payload: JSON.parse(shown), source_format: format ?? undefined },
+        }),
+      ),
   });
   return (
     <Card withBorder>
       <Title order={3} size="h5">{t("plugins.preview")}</Title>
-      <JsonInput label={t("plugins.sample")} value={sample} onChange={setSample} autosize minRows={3} validationError={t("connections.notJson")} />
+      <Select label={t("endpoints.format")} data={withSamples.map((f) => ({ value: f.name, label: f.title }))} value={format}
+        onChange={(value) => { setPicked(value); setSample(null); }} allowDeselect={false} />
+      <JsonInput label={t("plugins.sample")} value={shown} onChange={setSample} autosize minRows={3} maxRows={16} validationError={t("connections.notJson")} mt="sm" />
       <Button mt="sm" variant="light" loading={preview.isPending} onClick={() => preview.mutate()}>{t("plugins.showRequests")}</Button>
       {preview.error && <Alert color="red" mt="sm" role="alert">{preview.error.message}</Alert>}
       {preview.data && (
         <Stack mt="sm" gap="xs">
           {preview.data.problem && <Alert color="orange" role="status">{preview.data.problem}</Alert>}
           {preview.data.requests.map((request, index) => (
-            <Code block key={index}>{`${String(request.method)} ${String(request.path)}${request.sent ? "  (sent: a read)" : ""}\n${JSON.stringify(request.json ?? request.params ?? {}, null, 2)}`}</Code>
+            <Code block key={index}>{`${String(request.method)} ${String(request.path)}${request.sent ? `  (${t("plugins.sentRead")})` : ""}\n${JSON.stringify(request.json ?? request.params ?? {}, null, 2)}`}</Code>
           ))}
         </Stack>
       )}

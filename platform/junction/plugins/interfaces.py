@@ -35,6 +35,8 @@ class PluginInfo:
     title: str
     version: str
     description: str = ""
+    # An installation's settings; its JSON schema is the web app's form (with the hints
+    # of `junction.plugins.config_schema`: labels in other languages, connections …).
     config_model: type[BaseModel] = NoConfig
 
 

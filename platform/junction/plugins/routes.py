@@ -14,8 +14,10 @@ from junction.api.deps import CallerDep, ManagerDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit.service import changes
 from junction.connections.credentials import NeedsReauth
+from junction.connections.models import Connection
 from junction.events.services import EventServices
 from junction.intake.models import InboundEndpoint
+from junction.plugins.config_schema import connection_settings
 from junction.plugins.interfaces import (
     AttemptLog,
     Checkpoint,
@@ -208,10 +210,19 @@ async def form(
         }
     except (PermanentError, NeedsReauth) as exc:
         problem = str(exc)
+    schema = info.config_model.model_json_schema()
+    for path, provider in connection_settings(schema).items():
+        connections = await session.scalars(
+            select(Connection).where(Connection.provider == provider).order_by(Connection.name)
+        )
+        choices[path] = [
+            ChoiceOut(value=str(connection.id), label=connection.name, kind=connection.status.value)
+            for connection in connections
+        ]
     return FormOut(
         plugin=installation.plugin,
         title=info.title,
-        config_schema=info.config_model.model_json_schema(),
+        config_schema=schema,
         config=installation.config,
         choices=choices,
         choices_problem=problem,

@@ -23,10 +23,12 @@ def _ru(
     *,
     columns: tuple[tuple[str, str], tuple[str, str]] | None = None,
     widget: str | None = None,
+    advanced: bool = False,
+    connection: str | None = None,
 ) -> dict[str, Any]:
     """The Russian label of a setting, for the web app's form; a name → value table also
-    names its columns, as (English, Russian) pairs; `widget` asks for another input than
-    the type's own (`textarea`)."""
+    names its columns, as (English, Russian) pairs; the other hints are those of
+    `junction.plugins.config_schema`."""
     words: dict[str, str] = {
         "title": title,
         **({"description": description} if description else {}),
@@ -36,7 +38,14 @@ def _ru(
         (key_en, key_ru), (value_en, value_ru) = columns
         i18n["en"] = {"key": key_en, "value": value_en}
         words.update(key=key_ru, value=value_ru)
-    return {"x-i18n": i18n, **({"x-widget": widget} if widget else {})}
+    hints: dict[str, Any] = {"x-i18n": i18n}
+    if widget:
+        hints["x-widget"] = widget
+    if advanced:
+        hints["x-advanced"] = True
+    if connection:
+        hints["x-connection"] = connection
+    return hints
 
 
 class _Settings(BaseModel):
@@ -123,7 +132,10 @@ class OrderToLeadConfig(_Settings):
         title="amoCRM connection",
         description="The amoCRM connection; empty: the workspace's only one.",
         json_schema_extra=_ru(
-            "Подключение amoCRM", "Пусто — единственное подключение пространства."
+            "Подключение amoCRM",
+            "Пусто — единственное подключение пространства.",
+            connection="amocrm",
+            advanced=True,
         ),
     )
     pipeline_id: int = Field(gt=0, title="Pipeline", json_schema_extra=_ru("Воронка"))
@@ -166,6 +178,7 @@ class OrderToLeadConfig(_Settings):
             "Машинные имена для ID полей amoCRM: `lead.cf.payment_address` → 685733. "
             "Не обязательно: поле можно указать по ID (`lead.cf.685733`).",
             columns=(("Machine name", "Машинное имя"), ("amoCRM field", "Поле amoCRM")),
+            advanced=True,
         ),
     )
     mappings: dict[str, str] = Field(
@@ -187,6 +200,7 @@ class OrderToLeadConfig(_Settings):
             "Поле-метка заказа",
             "Текстовое поле сделки, куда пишется `order:<id>`; по нему ищут перед созданием "
             "сделки, чтобы заказ не создал две.",
+            advanced=True,
         ),
     )
     note: NoteSettings = Field(
@@ -203,6 +217,7 @@ class OrderToLeadConfig(_Settings):
             "Где поля заказа (произвольный JSON)",
             "Для адресов в формате generic JSON: путь к каждому полю заказа.",
             columns=(("Order field", "Поле заказа"), ("Path in the delivery", "Путь в запросе")),
+            advanced=True,
         ),
     )
     contact_cache_seconds: int = Field(
@@ -210,7 +225,7 @@ class OrderToLeadConfig(_Settings):
         ge=0,
         le=30 * 86_400,
         title="Remember a found contact (seconds)",
-        json_schema_extra=_ru("Помнить найденный контакт (секунд)"),
+        json_schema_extra=_ru("Помнить найденный контакт (секунд)", advanced=True),
     )
 
     # Every field the settings name, machine name → amoCRM id (see `field_id`).

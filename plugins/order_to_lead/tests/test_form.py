@@ -52,6 +52,10 @@ async def test_the_form_offers_the_accounts_pipelines_users_and_fields(
     assert total["kind"] == "number"
     assert "numeric" in total["fits"]
     assert "date" not in total["fits"]
+    # The workspace's amoCRM connections, for the setting that names one.
+    [connection] = choices["connection_id"]
+    assert connection["value"] == str(shop.connection.id)
+    assert connection["kind"] == "healthy"
     # The settings' labels come in both languages.
     pipeline_field = form["config_schema"]["properties"]["pipeline_id"]
     assert pipeline_field["title"] == "Pipeline"
@@ -134,6 +138,7 @@ async def test_without_a_connection_the_form_says_why_it_has_no_choices(
         answer = await api.get(f"/api/installations/{unconnected.id}/form")
     assert answer.status_code == 200, answer.text
     form = answer.json()
-    assert form["choices"] == {}
+    # Only the connections (none) the core lists itself.
+    assert form["choices"] == {"connection_id": []}
     assert "amocrm" in form["choices_problem"].lower()
     assert form["config"] == shop.installation.config
