@@ -179,7 +179,7 @@ async def test_one_failed_event_is_replayed_and_audited(
     assert viewer.status_code == 403
     response = await client.post(f"/api/events/{event.id}/replay", headers=_auth(ADMIN))
     assert response.status_code == 202
-    assert response.json() == {"replayed": 1}
+    assert response.json()["replayed"] == 1
     detail = (await client.get(f"/api/events/{event.id}", headers=_auth())).json()
     assert detail["status"] == "received"
     assert detail["last_error"] is None
@@ -205,13 +205,66 @@ async def test_every_matching_event_is_replayed(
     response = await client.post(
         "/api/events/replay", json={"status": "failed"}, headers=_auth(ADMIN)
     )
-    assert response.json() == {"replayed": 3}
+    assert response.json()["replayed"] == 3
     everything = await client.post("/api/events/replay", json={}, headers=_auth(ADMIN))
     # The three are on their way again; the two done ones replay; the retrying one is left.
-    assert everything.json() == {"replayed": 2}
+    assert everything.json()["replayed"] == 2
     session.expunge_all()
     with cross_tenant(session, "test: statuses"):
         statuses = {e.id: e.status for e in (await session.scalars(select(Event))).all()}
     assert all(statuses[e.id] is EventStatus.received for e in failed)
     bad = await client.post("/api/events/replay", json={"status": "lost"}, headers=_auth(ADMIN))
     assert bad.status_code == 422
+
+
+async def test_a_replays_progress_is_followed_until_none_is_pending(
+    client: httpx.AsyncClient, session: AsyncSession, runtime: Runtime
+) -> None:
+    endpoint = InboundEndpointFactory()
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=ADMIN, role=Role.admin)
+    ApiKeyFactory(tenant=endpoint.installation.tenant, key=KEY)
+    fixed = EventFactory.create_batch(3, endpoint=endpoint, status=EventStatus.failed)
+    still = EventFactory(
+        endpoint=endpoint, status=EventStatus.failed, payload={"echo_fail": "permanent"}
+    )
+    await session.commit()
+    started = await client.post(
+        "/api/events/replay", json={"status": "failed"}, headers=_auth(ADMIN)
+    )
+    assert started.status_code == 202
+    replay_id = started.json()["replay_id"]
+
+    async def progress() -> dict[str, object]:
+        answer = await client.get(f"/api/events/replays/{replay_id}", headers=_auth())
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    assert await progress() == {
+        "replay_id": replay_id,
+        "total": 4,
+        "pending": 4,
+        "done": 0,
+        "failed": 0,
+        "paused": 0,
+        "needs_review": 0,
+    }
+    for event in [*fixed, still]:
+        await process_event(runtime, event.tenant_id, event.id)
+    assert await progress() == {
+        "replay_id": replay_id,
+        "total": 4,
+        "pending": 0,
+        "done": 3,
+        "failed": 1,
+        "paused": 0,
+        "needs_review": 0,
+    }
+    # Replayed again on its own, the failed one is that later replay's.
+    await client.post(f"/api/events/{still.id}/replay", headers=_auth(ADMIN))
+    assert (await progress())["total"] == 3
+    # Another workspace's replay is not visible.
+    other = TenantFactory()
+    ApiKeyFactory(tenant=other, key=OTHER_KEY)
+    await session.commit()
+    foreign = await client.get(f"/api/events/replays/{replay_id}", headers=_auth(OTHER_KEY))
+    assert foreign.json()["total"] == 0

@@ -284,7 +284,7 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     await partner.get_by_label(re.compile("^Contact field with the partner id")).click()
     await owner.get_by_role("option", name="Partner ID · text").click()
     await partner.get_by_label(re.compile("^When no contact has the partner id")).click()
-    await owner.get_by_role("option", name="create_contact").click()
+    await owner.get_by_role("option", name="Create the contact").click()
     mapping = owner.locator("fieldset", has_text="Field mapping")
     # A number cannot go into a date field: the editor refuses the pair.
     await mapping.get_by_label("Order field", exact=True).fill("total")

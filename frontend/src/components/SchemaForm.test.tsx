@@ -14,7 +14,13 @@ const schema: SchemaNode = {
       type: "object",
       properties: {
         contact_field: { type: "string", title: "Contact field" },
-        when_missing: { enum: ["fail", "no_contact"], type: "string", title: "When missing", default: "fail" },
+        when_missing: {
+          enum: ["fail", "no_contact"],
+          type: "string",
+          title: "When missing",
+          default: "fail",
+          "x-i18n": { en: { options: { fail: "Fail the order", no_contact: "No contact" } } },
+        },
       },
       required: ["contact_field"],
     },
@@ -74,7 +80,7 @@ test("a nested group and its defaults are shown, and stages follow the pipeline 
   render(<Form />);
   const partner = screen.getByRole("group", { name: "Partner's contact" });
   expect(within(partner).getByLabelText(/Contact field/, { selector: "input" })).toBeTruthy();
-  expect((within(partner).getByLabelText(/^When missing/, { selector: "input" }) as HTMLInputElement).value).toBe("fail");
+  expect((within(partner).getByLabelText(/^When missing/, { selector: "input" }) as HTMLInputElement).value).toBe("Fail the order");
   await userEvent.click(screen.getByLabelText(/Pipeline/, { selector: "input" }));
   await userEvent.click(await screen.findByRole("option", { name: "Wholesale" }));
   await userEvent.click(screen.getByLabelText(/Stage/, { selector: "input" }));

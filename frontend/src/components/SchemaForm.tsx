@@ -29,7 +29,7 @@ export type Choices = Record<string, Choice[]>;
 export type Config = Record<string, unknown>;
 export type Errors = Record<string, string>;
 
-type Words = { title?: string; description?: string; key?: string; value?: string };
+type Words = { title?: string; description?: string; key?: string; value?: string; options?: Record<string, string> };
 
 export interface SchemaNode {
   $ref?: string;
@@ -83,6 +83,7 @@ function words(node: SchemaNode, language: string): Words {
     description: mine.description ?? node.description,
     key: mine.key ?? english.key,
     value: mine.value ?? english.value,
+    options: mine.options ?? english.options,
   };
 }
 
@@ -238,7 +239,7 @@ function Setting({ path, node, nullable, required, form }: { path: string; node:
   switch (kindOf(node)) {
     case "choice":
       return (
-        <Select {...common} data={(node.enum ?? []).map(String)} value={value === undefined || value === null ? null : String(value)}
+        <Select {...common} data={(node.enum ?? []).map((option) => ({ value: String(option), label: said.options?.[String(option)] ?? String(option) }))} value={value === undefined || value === null ? null : String(value)}
           onChange={(picked) => set(picked ?? undefined)} clearable={nullable} allowDeselect={nullable} />
       );
     case "group":

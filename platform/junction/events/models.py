@@ -81,6 +81,7 @@ class Event(IdMixin, TenantScoped, Base):
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_events_tenant_id_received_at", "tenant_id", "received_at"),
+        Index("ix_events_tenant_id_replay_id", "tenant_id", "replay_id"),
         # A tenant's due events, oldest first: what a batch takes and what follows it.
         # Partial, so a backlog costs each claim its own rows only, never a scan of it.
         Index(
@@ -127,6 +128,8 @@ class Event(IdMixin, TenantScoped, Base):
     # When the event was counted against its tenant's quota: once, on its first
     # processing; retries and replays are not counted again.
     billed_at: Mapped[datetime | None]
+    # The replay that last ran it again, so the replay's progress can be followed.
+    replay_id: Mapped[uuid.UUID | None]
     # When the payload, headers and result were dropped under the retention policy.
     payload_purged_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -68,10 +68,12 @@ async def replay(
     queue: EventQueue,
     chosen: ReplayFilter,
     *,
+    replay_id: uuid.UUID | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Replay every event `chosen` matches, in batches; returns how many. The session
-    must be scoped to the tenant."""
+    """Replay every event `chosen` matches, in batches; returns how many. Each is marked
+    with `replay_id` (when given), so `replay_progress` can follow them. The session must
+    be scoped to the tenant."""
     replayed = 0
     last_id: uuid.UUID | None = None
     while True:
@@ -99,6 +101,7 @@ async def replay(
                 locked_until=None,
                 paused_connection_id=None,
                 pause_cause=None,
+                replay_id=replay_id,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -134,3 +137,14 @@ async def record_replay(
         },
     )
     await session.commit()
+
+
+async def replay_progress(session: AsyncSession, replay_id: uuid.UUID) -> dict[EventStatus, int]:
+    """How many of a replay's events are in each state now (those replayed again since
+    belong to that later replay). The session must be scoped to the tenant."""
+    rows = await session.execute(
+        select(Event.status, func.count())
+        .where(Event.replay_id == replay_id)
+        .group_by(Event.status)
+    )
+    return {status: int(count) for status, count in rows.all()}

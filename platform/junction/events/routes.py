@@ -14,14 +14,21 @@ from junction.api.deps import Caller, CallerDep, ManagerDep, RuntimeDep, Session
 from junction.api.errors import ApiError
 from junction.audit.models import ActorType
 from junction.events import service
-from junction.events.models import EventStatus
-from junction.events.replay import REPLAYABLE, ReplayFilter, record_replay, replay
+from junction.events.models import DUE_STATUSES, EventStatus
+from junction.events.replay import (
+    REPLAYABLE,
+    ReplayFilter,
+    record_replay,
+    replay,
+    replay_progress,
+)
 from junction.events.review import NotUnderReview, resolve
 from junction.events.schemas import (
     AttemptOut,
     EventDetail,
     EventPage,
     EventSummary,
+    ReplayProgress,
     ReplayRequest,
     ReplayResult,
 )
@@ -121,7 +128,8 @@ async def replay_many(
 async def _replay(
     session: AsyncSession, runtime: Runtime, caller: Caller, chosen: ReplayFilter
 ) -> ReplayResult:
-    count = await replay(session, runtime.queue, chosen)
+    replay_id = uuid.uuid4()
+    count = await replay(session, runtime.queue, chosen, replay_id=replay_id)
     await record_replay(
         session,
         caller.tenant_id,
@@ -130,7 +138,27 @@ async def _replay(
         actor_type=caller.actor_type,
         actor_id=caller.actor_id,
     )
-    return ReplayResult(replayed=count)
+    return ReplayResult(replayed=count, replay_id=replay_id)
+
+
+@router.get("/replays/{replay_id}", operation_id="events-replay-progress")
+async def replay_state(
+    replay_id: uuid.UUID, caller: CallerDep, session: SessionDep
+) -> ReplayProgress:
+    """Where a replay's events are now, to follow it until none is pending."""
+    counts = await replay_progress(session, replay_id)
+    pending = sum(counts.get(status, 0) for status in DUE_STATUSES) + counts.get(
+        EventStatus.processing, 0
+    )
+    return ReplayProgress(
+        replay_id=replay_id,
+        total=sum(counts.values()),
+        pending=pending,
+        done=counts.get(EventStatus.done, 0),
+        failed=counts.get(EventStatus.failed, 0),
+        paused=counts.get(EventStatus.paused, 0),
+        needs_review=counts.get(EventStatus.needs_review, 0),
+    )
 
 
 class ResolveIn(BaseModel):

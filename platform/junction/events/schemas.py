@@ -71,3 +71,16 @@ class ReplayRequest(BaseModel):
 
 class ReplayResult(BaseModel):
     replayed: int
+    # Follow the replay at GET /api/events/replays/{replay_id}.
+    replay_id: uuid.UUID
+
+
+class ReplayProgress(BaseModel):
+    replay_id: uuid.UUID
+    # Its events by state now: waiting or running (`pending`), then how they ended.
+    total: int
+    pending: int
+    done: int
+    failed: int
+    paused: int
+    needs_review: int

@@ -25,19 +25,27 @@ def _ru(
     widget: str | None = None,
     advanced: bool = False,
     connection: str | None = None,
+    options: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The Russian label of a setting, for the web app's form; a name → value table also
-    names its columns, as (English, Russian) pairs; the other hints are those of
-    `junction.plugins.config_schema`."""
+    names its columns, and a one-of setting its `options`, as (English, Russian) pairs;
+    the other hints are those of `junction.plugins.config_schema`."""
     words: dict[str, str] = {
         "title": title,
         **({"description": description} if description else {}),
     }
-    i18n: dict[str, dict[str, str]] = {"ru": words}
+    i18n: dict[str, dict[str, Any]] = {"ru": words}
     if columns is not None:
         (key_en, key_ru), (value_en, value_ru) = columns
         i18n["en"] = {"key": key_en, "value": value_en}
         words.update(key=key_ru, value=value_ru)
+    english: dict[str, Any] = i18n.setdefault("en", {})
+    russian: dict[str, Any] = words
+    if options is not None:
+        english["options"] = {value: en for value, (en, _) in options.items()}
+        russian["options"] = {value: ru for value, (_, ru) in options.items()}
+    if not english:
+        del i18n["en"]
     hints: dict[str, Any] = {"x-i18n": i18n}
     if widget:
         hints["x-widget"] = widget
@@ -73,13 +81,15 @@ class PartnerLookup(_Settings):
     when_missing: Literal["fail", "no_contact", "create_contact"] = Field(
         default="fail",
         title="When no contact has the partner id",
-        description="fail: the order fails (a person fixes the contact and replays it); "
-        "no_contact: the lead is created without a contact; create_contact: the contact is "
-        "created.",
+        description="Failing the order lets a person fix the contact and replay it.",
         json_schema_extra=_ru(
             "Если контакт с ID партнёра не найден",
-            "fail: заказ завершается ошибкой (контакт исправляют и повторяют заказ); "
-            "no_contact: сделка без контакта; create_contact: контакт создаётся.",
+            "Если заказ завершился ошибкой, контакт исправляют и повторяют заказ.",
+            options={
+                "fail": ("Fail the order", "Заказ завершается ошибкой"),
+                "no_contact": ("Create the lead without a contact", "Сделка без контакта"),
+                "create_contact": ("Create the contact", "Создать контакт"),
+            },
         ),
     )
 
@@ -101,7 +111,12 @@ class NoteSettings(_Settings):
         ),
     )
     language: Literal["ru", "en"] = Field(
-        default="ru", title="Language of the note", json_schema_extra=_ru("Язык примечания")
+        default="ru",
+        title="Language of the note",
+        json_schema_extra=_ru(
+            "Язык примечания",
+            options={"ru": ("Russian", "Русский"), "en": ("English", "Английский")},
+        ),
     )
 
 
@@ -114,7 +129,10 @@ class ProductSettings(_Settings):
     match_by: Literal["sku", "name"] = Field(
         default="sku",
         title="Find catalog elements by",
-        json_schema_extra=_ru("Искать товары каталога по"),
+        json_schema_extra=_ru(
+            "Искать товары каталога по",
+            options={"sku": ("SKU", "Артикулу"), "name": ("Name", "Названию")},
+        ),
     )
     create_missing: bool = Field(
         default=True,
