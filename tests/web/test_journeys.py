@@ -199,6 +199,14 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     await owner.get_by_role("button", name="Replay").click()
     await expect(owner.get_by_text("#2 · failed")).to_be_visible()
     await screens.shot(owner, "event-replayed")
+    # Every failed order at once, followed until the replay is over.
+    await owner.get_by_role("navigation").get_by_role("link", name="Events").click()
+    await _pick(owner, "Status", "Failed")
+    await owner.get_by_role("button", name="Replay all shown").click()
+    await expect(owner.get_by_role("status").filter(has_text="Replay finished")).to_have_text(
+        "Replay finished: 0 done, 1 failed, 0 paused."
+    )
+    await screens.shot(owner, "replay-finished")
 
 
 def _opencart_order(order_id: str, partner: str) -> dict[str, Any]:

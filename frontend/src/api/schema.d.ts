@@ -776,6 +776,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/replays/{replay_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Replay State
+         * @description Where a replay's events are now, to follow it until none is pending.
+         */
+        get: operations["events-replay-progress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events/{event_id}": {
         parameters: {
             query?: never;
@@ -2195,6 +2215,26 @@ export interface components {
             /** Status Code */
             status_code: number;
         };
+        /** ReplayProgress */
+        ReplayProgress: {
+            /** Done */
+            done: number;
+            /** Failed */
+            failed: number;
+            /** Needs Review */
+            needs_review: number;
+            /** Paused */
+            paused: number;
+            /** Pending */
+            pending: number;
+            /**
+             * Replay Id
+             * Format: uuid
+             */
+            replay_id: string;
+            /** Total */
+            total: number;
+        };
         /**
          * ReplayRequest
          * @description Which events to run again; only done, failed and paused ones are replayed.
@@ -2210,6 +2250,11 @@ export interface components {
         };
         /** ReplayResult */
         ReplayResult: {
+            /**
+             * Replay Id
+             * Format: uuid
+             */
+            replay_id: string;
             /** Replayed */
             replayed: number;
         };
@@ -3785,6 +3830,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReplayResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "events-replay-progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                replay_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayProgress"];
                 };
             };
             /** @description Validation Error */

@@ -1,6 +1,6 @@
 // Events: a filterable list that updates by itself, each event's attempts with their
 // logs, and replay of one or of every event the filter shows.
-import { Alert, Badge, Button, Card, Code, Group, Select, Stack, Table, Text, Timeline, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Code, Group, Progress, Select, Stack, Table, Text, TextInput, Timeline, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -31,18 +31,51 @@ export function StatusBadge({ status }: { status: Status }) {
   );
 }
 
+/** A replay followed until none of its events is waiting: how many went through, failed or paused. */
+function ReplayProgress({ replay }: { replay: Schemas["ReplayResult"] }) {
+  const { t } = useTranslation();
+  const progress = useQuery({
+    queryKey: ["replay", replay.replay_id],
+    queryFn: () => unwrap(api.GET("/api/events/replays/{replay_id}", { params: { path: { replay_id: replay.replay_id } } })),
+    refetchInterval: (query) => (query.state.data && query.state.data.pending === 0 ? false : 1500),
+  });
+  const state = progress.data;
+  const total = Math.max(state?.total ?? replay.replayed, 1);
+  const part = (count: number) => (count * 100) / total;
+  return (
+    <Alert color={state && state.pending === 0 ? (state.failed > 0 ? "orange" : "green") : "blue"} role="status" data-replay={replay.replay_id}>
+      <Stack gap="xs">
+        <Text size="sm">
+          {state && state.pending === 0
+            ? t("events.replayFinished", { done: state.done, failed: state.failed + state.needs_review, paused: state.paused })
+            : t("events.replaying", { count: replay.replayed, pending: state?.pending ?? replay.replayed })}
+        </Text>
+        <Progress.Root size="lg" aria-label={t("events.replayProgress")}>
+          <Progress.Section value={part(state?.done ?? 0)} color="green" />
+          <Progress.Section value={part((state?.failed ?? 0) + (state?.needs_review ?? 0))} color="red" />
+          <Progress.Section value={part(state?.paused ?? 0)} color="orange" />
+        </Progress.Root>
+      </Stack>
+    </Alert>
+  );
+}
+
 export function Events() {
   const { t } = useTranslation();
   const { account } = useSession();
   const client = useQueryClient();
   const [status, setStatus] = useState<Status | null>(null);
+  const [endpoint, setEndpoint] = useState<string | null>(null);
+  const [key, setKey] = useState("");
+  const endpoints = useQuery({ queryKey: ["endpoints"], queryFn: () => unwrap(api.GET("/api/endpoints")) });
+  const filter = { status: status ?? undefined, endpoint_id: endpoint ?? undefined };
   const query = useQuery({
-    queryKey: ["events", status],
-    queryFn: () => unwrap(api.GET("/api/events", { params: { query: { status: status ?? undefined, limit: 100 } } })),
+    queryKey: ["events", status, endpoint, key],
+    queryFn: () => unwrap(api.GET("/api/events", { params: { query: { ...filter, key: key.trim() || undefined, limit: 100 } } })),
     refetchInterval: 3000,
   });
   const replay = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/events/replay", { body: { status: status ?? undefined } })),
+    mutationFn: () => unwrap(api.POST("/api/events/replay", { body: filter })),
     onSuccess: () => client.invalidateQueries({ queryKey: ["events"] }),
   });
   return (
@@ -57,17 +90,23 @@ export function Events() {
           onChange={(value) => setStatus(value as Status | null)}
           data={STATUSES.map((s) => ({ value: s, label: t(`events.status.${s}`) }))}
         />
+        <Select
+          label={t("events.filterEndpoint")}
+          placeholder={t("events.any")}
+          clearable
+          value={endpoint}
+          onChange={setEndpoint}
+          data={(endpoints.data ?? []).map((e) => ({ value: e.id, label: e.name }))}
+        />
+        <TextInput label={t("events.filterKey")} value={key} onChange={(e) => setKey(e.currentTarget.value)} />
         {canManage(account) && status && REPLAYABLE.includes(status) && (
           <Button variant="light" loading={replay.isPending} onClick={() => replay.mutate()}>
             {t("events.replayAll")}
           </Button>
         )}
       </Group>
-      {replay.isSuccess && (
-        <Alert color="blue" role="status">
-          {t("events.replayed", { count: replay.data.replayed })}
-        </Alert>
-      )}
+      {replay.data && <ReplayProgress key={replay.data.replay_id} replay={replay.data} />}
+      {replay.error && <Alert color="red" role="alert">{replay.error.message}</Alert>}
       <QueryState query={query} empty={t("events.none")} isEmpty={(page) => page.items.length === 0}>
         {(page) => (
           <Table striped highlightOnHover aria-label={t("nav.events")}>
