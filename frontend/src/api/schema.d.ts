@@ -515,7 +515,7 @@ export interface paths {
         };
         /**
          * List Connections
-         * @description The tenant's connections and their status.
+         * @description The tenant's connections, their status, and how many events each holds up.
          */
         get: operations["connections-list"];
         put?: never;
@@ -1716,6 +1716,11 @@ export interface components {
             name: string;
             /** Next Check At */
             next_check_at: string | null;
+            /**
+             * Paused Events
+             * @default 0
+             */
+            paused_events: number;
             /** Provider */
             provider: string;
             /** Refreshed At */
@@ -2434,7 +2439,10 @@ export interface components {
             name: string;
             /** Next Check At */
             next_check_at: string | null;
-            /** Paused Events */
+            /**
+             * Paused Events
+             * @default 0
+             */
             paused_events: number;
             /** Provider */
             provider: string;

@@ -151,6 +151,8 @@ const en = {
       error: "Failing",
     },
     blocks: "Events that need this connection are paused until it works again.",
+    waiting_one: "{{count}} event is waiting.",
+    waiting_other: "{{count}} events are waiting.",
     checkNow: "Check now",
     connected: "Connected. Junction checks it every hour and tells you if it stops working.",
     reconnect: "Reconnect",

@@ -1,10 +1,10 @@
 // Connections: status, health history, connecting and reconnecting amoCRM, pasting new
 // manual credentials, and what a broken one holds up.
-import { Alert, Badge, Button, Card, Group, JsonInput, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Card, Group, JsonInput, Stack, Table, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useSearchParams } from "react-router-dom";
+import { Link, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { QueryState } from "../components/States";
@@ -95,7 +95,14 @@ export function Connections() {
                 </Group>
                 <Text size="sm" c="dimmed">{connection.provider} · {connection.account_ref}</Text>
                 {!HEALTHY.includes(connection.status) && (
-                  <Alert color="red" role="alert">{t("connections.blocks")}</Alert>
+                  <Alert color="red" role="alert">
+                    {t("connections.blocks")}{" "}
+                    {(connection.paused_events ?? 0) > 0 && (
+                      <Anchor component={Link} to="/app/events?status=paused">
+                        {t("connections.waiting", { count: connection.paused_events })}
+                      </Anchor>
+                    )}
+                  </Alert>
                 )}
                 {manage && (
                   <Group>

@@ -4,7 +4,7 @@ import { Alert, Badge, Button, Card, Code, Group, Progress, Select, Stack, Table
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useParams } from "react-router-dom";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { QueryState } from "../components/States";
@@ -64,7 +64,8 @@ export function Events() {
   const { t } = useTranslation();
   const { account } = useSession();
   const client = useQueryClient();
-  const [status, setStatus] = useState<Status | null>(null);
+  const [params] = useSearchParams();
+  const [status, setStatus] = useState<Status | null>(STATUSES.find((s) => s === params.get("status")) ?? null);
   const [endpoint, setEndpoint] = useState<string | null>(null);
   const [key, setKey] = useState("");
   const endpoints = useQuery({ queryKey: ["endpoints"], queryFn: () => unwrap(api.GET("/api/endpoints")) });

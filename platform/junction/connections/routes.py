@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounts.sessions import SESSION_COOKIE, find_session
@@ -31,6 +31,7 @@ from junction.connections.schemas import (
     ConnectionOut,
     Disconnected,
 )
+from junction.events.models import Event, EventStatus
 from junction.plugins.interfaces import AuthorizationError, ConnectionProvider, NewConnection
 from junction.runtime import Runtime
 
@@ -52,8 +53,22 @@ def _states(runtime: Runtime) -> OAuthStates:
 
 @router.get("/api/connections", operation_id="connections-list")
 async def list_connections(caller: CallerDep, session: SessionDep) -> list[ConnectionOut]:
-    """The tenant's connections and their status."""
-    return [ConnectionOut.model_validate(row) for row in await service.list_connections(session)]
+    """The tenant's connections, their status, and how many events each holds up."""
+    paused = dict(
+        (
+            await session.execute(
+                select(Event.paused_connection_id, func.count())
+                .where(Event.status == EventStatus.paused, Event.paused_connection_id.is_not(None))
+                .group_by(Event.paused_connection_id)
+            )
+        ).all()
+    )
+    return [
+        ConnectionOut.model_validate(connection).model_copy(
+            update={"paused_events": paused.get(connection.id, 0)}
+        )
+        for connection in await service.list_connections(session)
+    ]
 
 
 @router.post("/api/connections/{provider}/authorize", operation_id="connections-authorize")

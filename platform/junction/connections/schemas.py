@@ -25,6 +25,8 @@ class ConnectionOut(BaseModel):
     updated_at: datetime
     refreshed_at: datetime | None
     next_check_at: datetime | None
+    # Events waiting for this connection to work again (what it blocks while broken).
+    paused_events: int = 0
 
 
 class CheckOut(BaseModel):
@@ -40,8 +42,6 @@ class CheckOut(BaseModel):
 class UnhealthyConnectionOut(ConnectionOut):
     tenant_id: uuid.UUID
     tenant_slug: str
-    # Events waiting for this connection to work again.
-    paused_events: int
 
 
 class AuthorizationStart(BaseModel):

@@ -109,6 +109,8 @@ async def test_a_replaced_token_is_used_by_the_running_worker(
         assert paused["status"] == "paused", paused["last_error"]
         [connection] = api.get("/api/connections").json()
         assert connection["status"] == "needs_reauth"
+        # What the broken connection blocks, as its page shows it.
+        assert connection["paused_events"] == 1
 
         refused = paste("not-a-token")
         assert refused.status_code == 400
@@ -123,6 +125,7 @@ async def test_a_replaced_token_is_used_by_the_running_worker(
 
         resumed = settles_as(paused["id"], "done")
         assert resumed["status"] == "done", resumed["last_error"]
+        assert api.get("/api/connections").json()[0]["paused_events"] == 0
         assert settles_as(order("after"), "done")["status"] == "done"
         # The same worker process did it all.
         assert junction.worker.poll() is None
