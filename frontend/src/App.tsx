@@ -1,7 +1,7 @@
 import { Navigate, Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { Alerts } from "./pages/Alerts";
-import { ForgotPassword, LogIn, ResetPassword, SignUp, VerifyEmail } from "./pages/Auth";
+import { AcceptInvitation, ConfirmEmailChange, ForgotPassword, LogIn, ResetPassword, SignUp, VerifyEmail } from "./pages/Auth";
 import { Billing } from "./pages/Billing";
 import { Connections } from "./pages/Connections";
 import { Endpoints } from "./pages/Endpoints";
@@ -20,6 +20,8 @@ export function App() {
       <Route path="/app/verify-email" element={<VerifyEmail />} />
       <Route path="/app/forgot-password" element={<ForgotPassword />} />
       <Route path="/app/reset-password" element={<ResetPassword />} />
+      <Route path="/app/confirm-email" element={<ConfirmEmailChange />} />
+      <Route path="/app/accept-invitation" element={<AcceptInvitation />} />
       <Route path="/app" element={<Layout />}>
         <Route index element={<Overview />} />
         <Route path="connections" element={<Connections />} />

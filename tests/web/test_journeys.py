@@ -369,3 +369,51 @@ def _demo_account(sandbox: httpx.Client) -> int:
     """The account the sandbox's consent page connects when none is named."""
     account: int = sandbox.get("/_sandbox/integration").json()["account_id"]
     return account
+
+
+async def test_an_owner_invites_a_colleague_changes_their_role_and_removes_them(
+    browser: Browser, web: Junction, mail_capture: MailCapture, screens: Screens
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    owner_email, colleague_email = f"owner-{suffix}@example.com", f"anna-{suffix}@example.com"
+    _account(web, mail_capture, owner_email, f"Tea shop {suffix}")
+    _account(web, mail_capture, colleague_email, f"Anna's own {suffix}")
+    owner = await _logged_in(browser, web, screens, owner_email)
+    await owner.get_by_role("navigation").get_by_role("link", name="Members").click()
+    await owner.get_by_label("Email to invite").fill(colleague_email)
+    await owner.get_by_role("button", name="Invite").click()
+    await expect(owner.get_by_role("status")).to_have_text("The invitation is on its way.")
+
+    # The colleague opens the emailed link before logging in: log in, then back to it.
+    link = next(
+        link
+        for link in mail_to(mail_capture, colleague_email, "invited").links
+        if "accept-invitation" in link
+    )
+    colleague = await _page(browser, web, "en")
+    await colleague.goto(link)
+    await colleague.get_by_role("link", name="Log in").click()
+    await colleague.get_by_label(re.compile("^Email")).fill(colleague_email)
+    await colleague.get_by_label(re.compile("^Password")).fill(PASSWORD)
+    await colleague.get_by_role("button", name="Log in").click()
+    await expect(colleague.get_by_text(f"You are signed in as {colleague_email}")).to_be_visible()
+    await screens.shot(colleague, "invitation")
+    await colleague.get_by_role("button", name="Join").click()
+    await expect(colleague.get_by_role("combobox", name="Workspace")).to_have_value(f"Tea shop {suffix}")
+
+    # The owner sees them, makes them an admin, then takes them out again.
+    await owner.reload()
+    row = owner.locator(f"[data-member='{colleague_email}']")
+    await expect(row).to_contain_text(colleague_email)
+    await _pick(owner, row.get_by_role("combobox", name=f"Role of {colleague_email}"), "Admin")
+    await owner.reload()
+    await expect(row.get_by_role("combobox", name=f"Role of {colleague_email}")).to_have_value("Admin")
+    # The owner's own role is not theirs to change here; the last owner cannot leave.
+    mine = owner.locator(f"[data-member='{owner_email}']")
+    await mine.get_by_role("button", name="Leave the workspace").click()
+    await mine.get_by_role("button", name="Yes, leave").click()
+    await expect(mine.get_by_role("alert")).to_be_visible()
+    await screens.shot(owner, "members")
+    await row.get_by_role("button", name="Remove").click()
+    await row.get_by_role("button", name=f"Remove {colleague_email}").click()
+    await expect(row).to_have_count(0)

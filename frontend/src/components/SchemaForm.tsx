@@ -133,7 +133,7 @@ export function validate(schema: SchemaNode, config: Config, t: (key: string, op
       if (empty) {
         if ((node.required ?? []).includes(name) && !nullable) {
           if (kindOf(inner) === "group") visit(inner, {}, path);
-          else errors[path] = t("form.required");
+          else errors[path] = t("common.required");
         }
         continue;
       }

@@ -1,6 +1,7 @@
 // English. ru.ts has the same keys (the type makes a missing one an error).
 const en = {
   common: {
+    cancel: "Cancel",
     loading: "Loading…",
     failed: "Something went wrong",
     forbidden: "your role does not allow this",
@@ -27,6 +28,12 @@ const en = {
     haveAccount: "I have an account",
     verifyTitle: "Confirming your email",
     verified: "Your email is confirmed. You can log in now.",
+    emailChangeTitle: "Confirm your new email",
+    emailChanged: "Your new email is confirmed; log in with it from now on.",
+    invitationTitle: "Join a workspace",
+    invitationAs: "You are signed in as {{email}}. Join the workspace you were invited to?",
+    invitationLogIn: "Log in with the address the invitation was sent to (or create an account with it), and you come back here.",
+    join: "Join",
     linkInvalid: "This link is not valid any more. Ask for a new one by logging in.",
     forgotTitle: "Reset your password",
     resetSent: "If {{email}} has an account, a link to reset its password is on its way.",
@@ -170,7 +177,6 @@ const en = {
   },
   form: {
     advanced: "Advanced settings",
-    required: "Required",
     above: "Must be more than {{limit}}",
     atLeast: "Must be at least {{limit}}",
     atMost: "Must be at most {{limit}}",
@@ -207,6 +213,11 @@ const en = {
     inviteEmail: "Email to invite",
     invite: "Invite",
     invited: "The invitation is on its way.",
+    roleOf: "Role of {{email}}",
+    remove: "Remove",
+    confirmRemove: "Remove {{email}}",
+    leave: "Leave the workspace",
+    confirmLeave: "Yes, leave",
   },
   audit: {
     none: "Nothing changed yet.",

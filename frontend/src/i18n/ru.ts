@@ -3,6 +3,7 @@ import type { Translations } from "./en";
 
 const ru: Translations = {
   common: {
+    cancel: "Отмена",
     loading: "Загрузка…",
     failed: "Что-то пошло не так",
     forbidden: "ваша роль этого не позволяет",
@@ -29,6 +30,12 @@ const ru: Translations = {
     haveAccount: "У меня есть аккаунт",
     verifyTitle: "Подтверждение почты",
     verified: "Почта подтверждена. Теперь можно войти.",
+    emailChangeTitle: "Подтвердите новую почту",
+    emailChanged: "Новая почта подтверждена; входите с ней.",
+    invitationTitle: "Приглашение в пространство",
+    invitationAs: "Вы вошли как {{email}}. Присоединиться к пространству, куда вас пригласили?",
+    invitationLogIn: "Войдите с адресом, на который пришло приглашение (или создайте с ним аккаунт), и вы вернётесь сюда.",
+    join: "Присоединиться",
     linkInvalid: "Ссылка больше не действует. Войдите, чтобы получить новую.",
     forgotTitle: "Сброс пароля",
     resetSent: "Если у {{email}} есть аккаунт, ссылка для сброса пароля уже отправлена.",
@@ -174,7 +181,6 @@ const ru: Translations = {
   },
   form: {
     advanced: "Дополнительные настройки",
-    required: "Обязательное поле",
     above: "Должно быть больше {{limit}}",
     atLeast: "Не меньше {{limit}}",
     atMost: "Не больше {{limit}}",
@@ -217,6 +223,11 @@ const ru: Translations = {
     inviteEmail: "Почта приглашённого",
     invite: "Пригласить",
     invited: "Приглашение отправлено.",
+    roleOf: "Роль {{email}}",
+    remove: "Убрать",
+    confirmRemove: "Убрать {{email}}",
+    leave: "Выйти из пространства",
+    confirmLeave: "Да, выйти",
   },
   audit: {
     none: "Изменений пока не было.",

@@ -43,11 +43,14 @@ export function LogIn() {
     validate: { email, password: (v) => (v ? null : t("auth.passwordRequired")) },
   });
   const [failure, setFailure] = useState<string | null>(null);
+  const [params] = useSearchParams();
+  // Back to the page that asked for a log-in (an invitation's link), never off the app.
+  const next = params.get("next") ?? "";
   const login = useMutation({
     mutationFn: (values: typeof form.values) => unwrap(api.POST("/api/auth/login", { body: values })),
     onSuccess: (account) => {
       accept(account as unknown as Account);
-      navigate("/app");
+      navigate(next.startsWith("/app/") ? next : "/app");
     },
     onError: (error) => setFailure(showServerError(form, error)),
   });
@@ -114,34 +117,82 @@ export function SignUp() {
   );
 }
 
-export function VerifyEmail() {
+/** A page an emailed link opens: it spends the link's token once and says how it went. */
+function LinkPage({ title, done, spend }: { title: string; done: string; spend: (token: string) => Promise<unknown> }) {
   const { t } = useTranslation();
   const [params] = useSearchParams();
-  const verify = useMutation({
-    mutationFn: (token: string) => unwrap(api.POST("/api/auth/verify-email", { body: { token } })),
-  });
+  const use = useMutation({ mutationFn: spend });
   const token = params.get("token") ?? "";
   useEffect(() => {
-    if (token) verify.mutate(token);
+    if (token) use.mutate(token);
     // Once per link.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [token]);
   return (
-    <Card title={t("auth.verifyTitle")}>
-      {verify.isPending && <Text role="status">{t("common.loading")}</Text>}
-      {verify.isSuccess && (
+    <Card title={title}>
+      {use.isPending && <Text role="status">{t("common.loading")}</Text>}
+      {use.isSuccess && (
         <Alert color="green" role="status">
-          {t("auth.verified")}
+          {done}
         </Alert>
       )}
-      {(verify.isError || !token) && (
+      {(use.isError || !token) && (
         <Alert color="red" role="alert">
-          {verify.error instanceof Error ? verify.error.message : t("auth.linkInvalid")}
+          {use.error instanceof Error ? use.error.message : t("auth.linkInvalid")}
         </Alert>
       )}
       <Button component={Link} to="/app/login">
         {t("auth.logIn")}
       </Button>
+    </Card>
+  );
+}
+
+export function VerifyEmail() {
+  const { t } = useTranslation();
+  return <LinkPage title={t("auth.verifyTitle")} done={t("auth.verified")} spend={(token) => unwrap(api.POST("/api/auth/verify-email", { body: { token } }))} />;
+}
+
+export function ConfirmEmailChange() {
+  const { t } = useTranslation();
+  return (
+    <LinkPage title={t("auth.emailChangeTitle")} done={t("auth.emailChanged")}
+      spend={(token) => unwrap(api.POST("/api/auth/email-change/confirm", { body: { token } }))} />
+  );
+}
+
+/** An invitation's link: a signed-in person joins the workspace; anyone else logs in first and comes back. */
+export function AcceptInvitation() {
+  const { t } = useTranslation();
+  const { account, accept } = useSession();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const token = params.get("token") ?? "";
+  const join = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/invitations/accept", { body: { token } })),
+    onSuccess: async () => {
+      accept((await unwrap(api.GET("/api/auth/me"))) as unknown as Account);
+      navigate("/app");
+    },
+  });
+  const here = `/app/accept-invitation?token=${encodeURIComponent(token)}`;
+  return (
+    <Card title={t("auth.invitationTitle")}>
+      {!token && <Alert color="red" role="alert">{t("auth.linkInvalid")}</Alert>}
+      {token && account && (
+        <>
+          <Text>{t("auth.invitationAs", { email: account.user.email })}</Text>
+          {join.error && <Alert color="red" role="alert">{join.error.message}</Alert>}
+          <Button loading={join.isPending} onClick={() => join.mutate()}>{t("auth.join")}</Button>
+        </>
+      )}
+      {token && !account && (
+        <>
+          <Text>{t("auth.invitationLogIn")}</Text>
+          <Button component={Link} to={`/app/login?next=${encodeURIComponent(here)}`}>{t("auth.logIn")}</Button>
+          <Anchor component={Link} to="/app/signup" size="sm">{t("auth.noAccount")}</Anchor>
+        </>
+      )}
     </Card>
   );
 }

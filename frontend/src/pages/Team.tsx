@@ -1,15 +1,67 @@
 // Members and their roles, and the workspace's audit log.
-import { Alert, Button, Card, Code, Group, Select, Stack, Table, TextInput, Title } from "@mantine/core";
+import { Alert, Button, Card, Code, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { api, unwrap } from "../api/client";
+import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
 
 const ROLES = ["owner", "admin", "viewer"] as const;
+
+/** A member: their role changed, or taken out of the workspace after a second click; one's own row offers leaving. */
+function MemberRow({ member, manage, self }: { member: Schemas["MemberOut"]; manage: boolean; self: boolean }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const path = { params: { path: { user_id: member.user_id } } };
+  const refresh = () => client.invalidateQueries({ queryKey: ["members"] });
+  const role = useMutation({
+    mutationFn: (next: (typeof ROLES)[number]) => unwrap(api.PUT("/api/members/{user_id}", { ...path, body: { role: next } })),
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE("/api/members/{user_id}", path)),
+    onSuccess: () => {
+      setConfirming(false);
+      if (self) window.location.assign("/app");
+      else void refresh();
+    },
+  });
+  const error = role.error ?? remove.error;
+  return (
+    <Table.Tr data-member={member.email}>
+      <Table.Td>{member.email}</Table.Td>
+      <Table.Td>
+        {manage && !self ? (
+          <Select size="xs" w={140} aria-label={t("members.roleOf", { email: member.email })} allowDeselect={false}
+            data={ROLES.map((r) => ({ value: r, label: t(`members.roles.${r}`) }))} value={member.role}
+            onChange={(next) => next && role.mutate(next as (typeof ROLES)[number])} />
+        ) : (
+          t(`members.roles.${member.role}`)
+        )}
+        {error && <Text size="xs" c="red" role="alert">{error.message}</Text>}
+      </Table.Td>
+      <Table.Td>
+        {(manage || self) &&
+          (confirming ? (
+            <Group gap="xs">
+              <Button size="xs" color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+                {self ? t("members.confirmLeave") : t("members.confirmRemove", { email: member.email })}
+              </Button>
+              <Button size="xs" variant="subtle" onClick={() => setConfirming(false)}>{t("common.cancel")}</Button>
+            </Group>
+          ) : (
+            <Button size="xs" variant="subtle" color="red" onClick={() => setConfirming(true)}>
+              {self ? t("members.leave") : t("members.remove")}
+            </Button>
+          ))}
+      </Table.Td>
+    </Table.Tr>
+  );
+}
 
 export function Members() {
   const { t } = useTranslation();
@@ -39,14 +91,12 @@ export function Members() {
               <Table.Tr>
                 <Table.Th>{t("auth.email")}</Table.Th>
                 <Table.Th>{t("members.role")}</Table.Th>
+                <Table.Th />
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {list.map((member) => (
-                <Table.Tr key={member.user_id}>
-                  <Table.Td>{member.email}</Table.Td>
-                  <Table.Td>{t(`members.roles.${member.role}`)}</Table.Td>
-                </Table.Tr>
+                <MemberRow key={member.user_id} member={member} manage={canManage(account)} self={member.user_id === account?.user.id} />
               ))}
             </Table.Tbody>
           </Table>
