@@ -8,7 +8,7 @@ import { Endpoints } from "./pages/Endpoints";
 import { EventDetail, Events } from "./pages/Events";
 import { Overview } from "./pages/Overview";
 import { PluginConfig, Plugins } from "./pages/Plugins";
-import { Staff } from "./pages/Staff";
+import { Staff, StaffTenant } from "./pages/Staff";
 import { Audit, Members } from "./pages/Team";
 
 export function App() {
@@ -35,6 +35,7 @@ export function App() {
         <Route path="alerts" element={<Alerts />} />
         <Route path="audit" element={<Audit />} />
         <Route path="staff" element={<Staff />} />
+        <Route path="staff/tenants/:tenantId" element={<StaffTenant />} />
       </Route>
       <Route path="*" element={<Navigate to="/app" replace />} />
     </Routes>

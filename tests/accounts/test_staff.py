@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.audit.models import ActorType, AuditEntry
 from junction.connections.models import Connection, ConnectionStatus
+from junction.db.base import utcnow
 from junction.db.tenancy import scope_to_tenant
 from junction.events.models import EventStatus
 from junction.tenancy.models import Role, Tenant, TenantStatus
@@ -204,3 +207,58 @@ async def test_staff_see_the_plugins_they_can_install(app: FastAPI, session: Asy
     assert by_name["order_to_lead"]["title"] == "Order → lead"
     async with await sign_in(app, session, TenantFactory()) as owner:
         assert (await owner.client.get("/api/staff/plugins")).status_code == 403
+
+
+async def test_staff_see_failing_events_across_tenants_and_each_tenants_plugins(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    north = InboundEndpointFactory(
+        installation=PluginInstallationFactory(
+            plugin="echo", tenant=TenantFactory(slug="north-fail")
+        )
+    )
+    south = InboundEndpointFactory(
+        installation=PluginInstallationFactory(
+            plugin="echo", tenant=TenantFactory(slug="south-fail")
+        )
+    )
+    unconfigured = PluginInstallationFactory(
+        plugin="order_to_lead", tenant=south.installation.tenant, config={}
+    )
+    now = utcnow()
+    failed = EventFactory(
+        endpoint=north,
+        status=EventStatus.failed,
+        last_error="order 7: no partner 77",
+        updated_at=now - timedelta(minutes=5),
+    )
+    review = EventFactory(endpoint=south, status=EventStatus.needs_review, updated_at=now)
+    EventFactory(endpoint=north, status=EventStatus.done)
+    EventFactory(endpoint=south, status=EventStatus.retrying)
+    await session.commit()
+    session.info.clear()
+    async with (
+        await sign_in_staff(app, session) as staff,
+        await sign_in(app, session, north.installation.tenant) as owner,
+    ):
+        listed = (await staff.client.get("/api/staff/events")).json()
+        ours = [e for e in listed if e["tenant_slug"] in ("north-fail", "south-fail")]
+        assert [(e["id"], e["tenant_slug"], e["status"], e["plugin"]) for e in ours] == [
+            (str(review.id), "south-fail", "needs_review", "echo"),
+            (str(failed.id), "north-fail", "failed", "echo"),
+        ]
+        assert ours[1]["last_error"] == "order 7: no partner 77"
+        one = (
+            await staff.client.get("/api/staff/events", params={"tenant_id": str(north.tenant_id)})
+        ).json()
+        assert [e["id"] for e in one] == [str(failed.id)]
+        assert (await owner.client.get("/api/staff/events")).status_code == 403
+
+        plugins = (
+            await staff.client.get(f"/api/staff/tenants/{south.tenant_id}/installations")
+        ).json()
+        assert [(p["plugin"], p["configured"], p["endpoints"]) for p in plugins] == [
+            ("echo", True, 1),
+            ("order_to_lead", False, 0),
+        ]
+        assert plugins[1]["id"] == str(unconfigured.id)

@@ -208,6 +208,19 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     )
     await screens.shot(owner, "replay-finished")
 
+    # Staff see the failed order across tenants, and the tenant's plugins.
+    await _switch_to(staff)
+    await staff.reload()
+    failing = staff.locator("[data-failing]").filter(has_text=f"tea-shop-{suffix}")
+    await expect(failing).to_contain_text("payload asked to fail")
+    await failing.get_by_role("link", name=f"tea-shop-{suffix}").click()
+    await expect(staff.get_by_role("heading", level=2)).to_have_text(f"Tea shop {suffix}")
+    echo = staff.locator("[data-installation=echo]")
+    await expect(echo).to_contain_text("Configured")
+    await expect(echo.get_by_role("cell").nth(2)).to_have_text("1")
+    await expect(staff.locator("[data-failing]")).to_have_count(1)
+    await screens.shot(staff, "staff-tenant")
+
 
 def _opencart_order(order_id: str, partner: str) -> dict[str, Any]:
     """A real OpenCart delivery (the shops plugin's fixture), as the tenant's shop sends it."""

@@ -1057,6 +1057,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/staff/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Failing Events
+         * @description Events that failed or wait for a person's review, across tenants (or one), the most
+         *     recent first: what to look at before a tenant notices.
+         */
+        get: operations["staff-failing-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/staff/impersonation/end": {
         parameters: {
             query?: never;
@@ -1254,7 +1275,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Tenant Installations
+         * @description The tenant's plugins: whether each is configured, and how many URLs feed it.
+         */
+        get: operations["staff-tenant-installations"];
         put?: never;
         /**
          * Install
@@ -1921,6 +1946,45 @@ export interface components {
             received_at: string;
             status: components["schemas"]["EventStatus"];
         };
+        /** FailingEventOut */
+        FailingEventOut: {
+            /** Attempts */
+            attempts: number;
+            /** Endpoint Id */
+            endpoint_id: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            pause_cause: components["schemas"]["PauseCause"] | null;
+            /** Paused Connection Id */
+            paused_connection_id: string | null;
+            /** Plugin */
+            plugin: string | null;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            status: components["schemas"]["EventStatus"];
+            /**
+             * Tenant Id
+             * Format: uuid
+             */
+            tenant_id: string;
+            /** Tenant Slug */
+            tenant_slug: string;
+        };
         /** FormOut */
         FormOut: {
             /** Choices */
@@ -2337,6 +2401,27 @@ export interface components {
         SigningSecret: {
             /** Signing Secret */
             signing_secret: string;
+        };
+        /** StaffInstallationOut */
+        StaffInstallationOut: {
+            /** Configured */
+            configured: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Endpoints */
+            endpoints: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Plugin */
+            plugin: string;
         };
         /** SubscriptionOut */
         SubscriptionOut: {
@@ -4318,6 +4403,38 @@ export interface operations {
             };
         };
     };
+    "staff-failing-events": {
+        parameters: {
+            query?: {
+                tenant_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailingEventOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "staff-impersonation-end": {
         parameters: {
             query?: never;
@@ -4604,6 +4721,37 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "staff-tenant-installations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffInstallationOut"][];
                 };
             };
             /** @description Validation Error */

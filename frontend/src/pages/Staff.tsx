@@ -1,13 +1,14 @@
 // The staff console: tenants, their plugins, suspension, read-only impersonation, and
-// unhealthy connections across tenants.
-import { Alert, Badge, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+// what fails across tenants (connections that do not work, events that failed).
+import { Alert, Anchor, Badge, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { type Account, useSession } from "../auth";
 import { QueryState } from "../components/States";
+import { StatusBadge } from "./Events";
 
 function TenantRow({ tenant, plugins }: { tenant: Schemas["TenantOut"]; plugins: Schemas["PluginOut"][] }) {
   const { t } = useTranslation();
@@ -40,7 +41,7 @@ function TenantRow({ tenant, plugins }: { tenant: Schemas["TenantOut"]; plugins:
   return (
     <Table.Tr data-tenant={tenant.slug}>
       <Table.Td>
-        <Text fw={600}>{tenant.name}</Text>
+        <Anchor component={Link} to={`/app/staff/tenants/${tenant.id}`} fw={600}>{tenant.name}</Anchor>
         <Text size="xs" c="dimmed">{tenant.slug}</Text>
       </Table.Td>
       <Table.Td><Badge color={tenant.status === "active" ? "green" : "orange"}>{tenant.status}</Badge></Table.Td>
@@ -81,6 +82,7 @@ export function Staff() {
   });
   const plugins = useQuery({ queryKey: ["plugins"], queryFn: () => unwrap(api.GET("/api/staff/plugins")) });
   const unhealthy = useQuery({ queryKey: ["unhealthy"], queryFn: () => unwrap(api.GET("/api/staff/connections")) });
+  const failing = useQuery({ queryKey: ["failing"], queryFn: () => unwrap(api.GET("/api/staff/events")), refetchInterval: 10000 });
   return (
     <Stack>
       <Title order={2}>{t("nav.staff")}</Title>
@@ -106,6 +108,127 @@ export function Staff() {
           }
         </QueryState>
       </Card>
+      <Card withBorder>
+        <Title order={3} size="h5">{t("staff.failing")}</Title>
+        <QueryState query={failing} empty={t("staff.nothingFailing")} isEmpty={(list) => list.length === 0}>
+          {(list) => <FailingEvents events={list} withTenant />}
+        </QueryState>
+      </Card>
+    </Stack>
+  );
+}
+
+function FailingEvents({ events, withTenant }: { events: Schemas["FailingEventOut"][]; withTenant: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <Table aria-label={t("staff.failing")}>
+      <Table.Tbody>
+        {events.map((event) => (
+          <Table.Tr key={event.id} data-failing={event.id}>
+            {withTenant && (
+              <Table.Td>
+                <Anchor component={Link} to={`/app/staff/tenants/${event.tenant_id}`}>{event.tenant_slug}</Anchor>
+              </Table.Td>
+            )}
+            <Table.Td>{event.plugin ?? "—"}</Table.Td>
+            <Table.Td><StatusBadge status={event.status} /></Table.Td>
+            <Table.Td><Text size="sm" lineClamp={2}>{event.last_error ?? ""}</Text></Table.Td>
+            <Table.Td><Text size="xs" c="dimmed">{new Date(event.received_at).toLocaleString()}</Text></Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+/** One tenant: its plugins (configured or not, fed by how many URLs; uninstalling asks twice) and its failing events. */
+export function StaffTenant() {
+  const { t } = useTranslation();
+  const { tenantId = "" } = useParams();
+  const client = useQueryClient();
+  const path = { params: { path: { tenant_id: tenantId } } };
+  const tenant = useQuery({ queryKey: ["tenant", tenantId], queryFn: () => unwrap(api.GET("/api/staff/tenants/{tenant_id}", path)) });
+  const installations = useQuery({
+    queryKey: ["tenant-installations", tenantId],
+    queryFn: () => unwrap(api.GET("/api/staff/tenants/{tenant_id}/installations", path)),
+  });
+  const failing = useQuery({
+    queryKey: ["failing", tenantId],
+    queryFn: () => unwrap(api.GET("/api/staff/events", { params: { query: { tenant_id: tenantId } } })),
+  });
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const uninstall = useMutation({
+    mutationFn: (installationId: string) =>
+      unwrap(api.DELETE("/api/staff/tenants/{tenant_id}/installations/{installation_id}", { params: { path: { tenant_id: tenantId, installation_id: installationId } } })),
+    onSuccess: () => {
+      setConfirming(null);
+      void client.invalidateQueries({ queryKey: ["tenant-installations", tenantId] });
+      void client.invalidateQueries({ queryKey: ["tenants"] });
+    },
+  });
+  return (
+    <Stack>
+      <QueryState query={tenant}>
+        {(found) => (
+          <Group justify="space-between">
+            <Title order={2}>{found.name}</Title>
+            <Group gap="xs">
+              <Text c="dimmed">{found.slug}</Text>
+              <Badge color={found.status === "active" ? "green" : "orange"}>{found.status}</Badge>
+            </Group>
+          </Group>
+        )}
+      </QueryState>
+      <Card withBorder>
+        <Title order={3} size="h5">{t("nav.plugins")}</Title>
+        <QueryState query={installations} empty={t("staff.noPlugins")} isEmpty={(list) => list.length === 0}>
+          {(list) => (
+            <Table aria-label={t("nav.plugins")}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("staff.plugin")}</Table.Th>
+                  <Table.Th>{t("staff.configuration")}</Table.Th>
+                  <Table.Th>{t("staff.urls")}</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {list.map((installation) => (
+                  <Table.Tr key={installation.id} data-installation={installation.plugin}>
+                    <Table.Td>{installation.plugin}</Table.Td>
+                    <Table.Td>
+                      <Badge color={installation.configured ? "green" : "orange"} variant="light">
+                        {installation.configured ? t("staff.configured") : t("staff.notConfigured")}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>{installation.endpoints}</Table.Td>
+                    <Table.Td>
+                      {confirming === installation.id ? (
+                        <Group gap="xs">
+                          <Button size="xs" color="red" loading={uninstall.isPending} onClick={() => uninstall.mutate(installation.id)}>
+                            {t("staff.confirmUninstall", { plugin: installation.plugin })}
+                          </Button>
+                          <Button size="xs" variant="subtle" onClick={() => setConfirming(null)}>{t("common.cancel")}</Button>
+                        </Group>
+                      ) : (
+                        <Button size="xs" variant="subtle" color="red" onClick={() => setConfirming(installation.id)}>{t("staff.uninstall")}</Button>
+                      )}
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )}
+        </QueryState>
+        {uninstall.error && <Alert color="red" role="alert">{uninstall.error.message}</Alert>}
+      </Card>
+      <Card withBorder>
+        <Title order={3} size="h5">{t("staff.failing")}</Title>
+        <QueryState query={failing} empty={t("staff.nothingFailing")} isEmpty={(list) => list.length === 0}>
+          {(list) => <FailingEvents events={list} withTenant={false} />}
+        </QueryState>
+      </Card>
+      <Anchor component={Link} to="/app/staff">{t("staff.back")}</Anchor>
     </Stack>
   );
 }

@@ -34,8 +34,10 @@ from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import Event, EventStatus
 from junction.events.routes import ResolveIn, resolve_as
 from junction.events.schemas import EventSummary
+from junction.intake.models import InboundEndpoint
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
+from junction.runtime import Runtime
 from junction.tenancy.models import Membership, Tenant, TenantStatus, User
 from junction.validation import UtcDatetime
 
@@ -412,6 +414,100 @@ async def unhealthy_connections(
             )
             for connection, slug, count in rows.all()
         ]
+
+
+class StaffInstallationOut(BaseModel):
+    id: uuid.UUID
+    plugin: str
+    enabled: bool
+    # Whether its configuration is complete (one installed without it is not, until the
+    # tenant's admins fill it in).
+    configured: bool
+    # Webhook URLs that send it their events.
+    endpoints: int
+    created_at: datetime
+
+
+@router.get("/tenants/{tenant_id}/installations", operation_id="staff-tenant-installations")
+async def tenant_installations(
+    tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep, runtime: RuntimeDep
+) -> list[StaffInstallationOut]:
+    """The tenant's plugins: whether each is configured, and how many URLs feed it."""
+    await _tenant(session, tenant_id)
+    feeding = (
+        select(InboundEndpoint.installation_id, func.count().label("endpoints"))
+        .group_by(InboundEndpoint.installation_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(PluginInstallation, func.coalesce(feeding.c.endpoints, 0))
+        .outerjoin(feeding, feeding.c.installation_id == PluginInstallation.id)
+        .order_by(PluginInstallation.plugin)
+    )
+    return [
+        StaffInstallationOut(
+            id=row.id,
+            plugin=row.plugin,
+            enabled=row.enabled,
+            configured=_valid(runtime, row),
+            endpoints=count,
+            created_at=row.created_at,
+        )
+        for row, count in rows.all()
+    ]
+
+
+def _valid(runtime: Runtime, installation: PluginInstallation) -> bool:
+    try:
+        runtime.registry.validate_config(installation.plugin, installation.config)
+    except PluginError:
+        return False
+    return True
+
+
+class FailingEventOut(EventSummary):
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    # The plugin its endpoint sends it to (none once the endpoint is gone).
+    plugin: str | None
+
+
+FAILING = (EventStatus.failed, EventStatus.needs_review)
+
+
+@router.get("/events", operation_id="staff-failing-events")
+async def failing_events(
+    staff: StaffDep,
+    session: SessionDep,
+    tenant_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[FailingEventOut]:
+    """Events that failed or wait for a person's review, across tenants (or one), the most
+    recent first: what to look at before a tenant notices."""
+    query = (
+        select(Event, Tenant.slug, PluginInstallation.plugin)
+        .join(Tenant, Tenant.id == Event.tenant_id)
+        .outerjoin(InboundEndpoint, InboundEndpoint.id == Event.endpoint_id)
+        .outerjoin(PluginInstallation, PluginInstallation.id == InboundEndpoint.installation_id)
+        .where(Event.status.in_(FAILING))
+        .order_by(Event.updated_at.desc())
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(Event.tenant_id == tenant_id)
+    with cross_tenant(session, "staff: failing events of every tenant"):
+        rows = (await session.execute(query)).all()
+    return [
+        FailingEventOut.model_validate(
+            {
+                **EventSummary.model_validate(event).model_dump(),
+                "tenant_id": event.tenant_id,
+                "tenant_slug": slug,
+                "plugin": plugin,
+            }
+        )
+        for event, slug, plugin in rows
+    ]
 
 
 @router.post("/tenants/{tenant_id}/events/{event_id}/resolve", operation_id="staff-resolve-event")
