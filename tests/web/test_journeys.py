@@ -377,6 +377,35 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     account = sandbox.get(f"/_sandbox/accounts/{_demo_account(sandbox)}").json()
     assert [lead for lead in account["leads"] if lead["name"] == f"Order W{suffix}-2 from the web"]
 
+    # The same workspace in Russian: every screen, with its data, in the other language.
+    await owner.get_by_text("Русский").click()
+    await expect(owner.locator("html")).to_have_attribute("lang", "ru")
+    for name, heading in [
+        ("", "С чего начать"),
+        ("connections", "Подключения"),
+        ("endpoints", "Адреса вебхуков"),
+        ("plugins", "Плагины"),
+        ("events", "События"),
+        ("members", "Участники"),
+        ("audit", "Журнал изменений"),
+    ]:
+        await (
+            owner.get_by_role("navigation")
+            .locator(f"a[href='/app{'/' if name else ''}{name}']")
+            .click()
+        )
+        await expect(owner.get_by_role("heading", level=2)).to_have_text(heading)
+        await screens.shot(owner, name or "onboarding")
+    await owner.get_by_role("navigation").locator("a[href='/app/plugins']").click()
+    await owner.get_by_role("link", name="Настроить").click()
+    await expect(owner.get_by_text("Воронка")).to_be_visible()
+    await expect(owner.locator("fieldset", has_text="Соответствие полей")).to_be_visible()
+    await screens.shot(owner, "plugin-form")
+    await owner.get_by_role("navigation").locator("a[href='/app/events']").click()
+    await owner.locator("tr[data-event]").first.get_by_role("link").click()
+    await expect(owner.get_by_text("Попытки").first).to_be_visible()
+    await screens.shot(owner, "event")
+
 
 def _demo_account(sandbox: httpx.Client) -> int:
     """The account the sandbox's consent page connects when none is named."""
@@ -412,7 +441,9 @@ async def test_an_owner_invites_a_colleague_changes_their_role_and_removes_them(
     await expect(colleague.get_by_text(f"You are signed in as {colleague_email}")).to_be_visible()
     await screens.shot(colleague, "invitation")
     await colleague.get_by_role("button", name="Join").click()
-    await expect(colleague.get_by_role("combobox", name="Workspace")).to_have_value(f"Tea shop {suffix}")
+    await expect(colleague.get_by_role("combobox", name="Workspace")).to_have_value(
+        f"Tea shop {suffix}"
+    )
 
     # The owner sees them, makes them an admin, then takes them out again.
     await owner.reload()
@@ -420,7 +451,9 @@ async def test_an_owner_invites_a_colleague_changes_their_role_and_removes_them(
     await expect(row).to_contain_text(colleague_email)
     await _pick(owner, row.get_by_role("combobox", name=f"Role of {colleague_email}"), "Admin")
     await owner.reload()
-    await expect(row.get_by_role("combobox", name=f"Role of {colleague_email}")).to_have_value("Admin")
+    await expect(row.get_by_role("combobox", name=f"Role of {colleague_email}")).to_have_value(
+        "Admin"
+    )
     # The owner's own role is not theirs to change here; the last owner cannot leave.
     mine = owner.locator(f"[data-member='{owner_email}']")
     await mine.get_by_role("button", name="Leave the workspace").click()
