@@ -183,6 +183,15 @@ def test_make_demo_serves_the_printed_curl(tmp_path: Path) -> None:
         assert lead["order_id"] == "1001"
         assert lead["lead_id"] > 0
         assert lead["products_linked"] == 1
+        # "Send a test order" from the web app: the format's sample, on partner 700100.
+        [opencart] = [
+            e
+            for e in httpx.get(f"{base}/api/endpoints", headers=auth).json()
+            if e["source_format"] == "opencart"
+        ]
+        sent = httpx.post(f"{base}/api/endpoints/{opencart['id']}/test-order", headers=auth)
+        assert sent.status_code == 202, sent.text
+        assert done(sent.json()["event_id"])["result"]["lead_id"] > 0
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=30)

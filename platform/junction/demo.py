@@ -119,7 +119,13 @@ def run_demo(settings: Settings, host: str, port: int, manifest: Path) -> None:
         key = asyncio.run(
             create_api_key(settings, applied.tenant.slug, "demo", Role.admin, replace=True)
         )
-        env = {**os.environ, "JUNCTION_REDIS_URL": redis_url, "JUNCTION_PUBLIC_BASE_URL": base}
+        env = {
+            # A workspace signed up in the browser gets order → lead to configure.
+            "JUNCTION_NEW_WORKSPACE_PLUGINS": "order_to_lead",
+            **os.environ,
+            "JUNCTION_REDIS_URL": redis_url,
+            "JUNCTION_PUBLIC_BASE_URL": base,
+        }
         if outbox is not None:
             env["JUNCTION_SMTP_URL"] = outbox.url
         sandboxes = []

@@ -25,7 +25,7 @@ from junction.intake.writer import EventWriter
 from junction.metrics import Metrics
 from junction.plugins.registry import PluginRegistry, build_registry
 from junction.secretbox import SecretBox
-from junction.settings import Settings
+from junction.settings import Settings, SettingsError
 
 
 @dataclass
@@ -95,6 +95,13 @@ async def open_runtime(
     redis_url: str | None = None,
 ) -> Runtime:
     """Build the runtime; `redis_url` given means its owner manages that Redis."""
+    registry = registry or build_registry()
+    unknown = [name for name in settings.new_workspace_plugins if name not in registry.plugins]
+    if unknown:
+        raise SettingsError(
+            f"JUNCTION_NEW_WORKSPACE_PLUGINS: no plugin {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(registry.plugins))}"
+        )
     engine = create_engine(settings.resolved_database_url)
     embedded = None
     if redis_url is None:
@@ -106,7 +113,7 @@ async def open_runtime(
         engine=engine,
         sessionmaker=sessionmaker,
         secretbox=SecretBox(settings.secret_keys()),
-        registry=registry or build_registry(),
+        registry=registry,
         queue=EventQueue(redis, settings.queue_name, settings.tenant_dispatch_rate),
         redis_url=redis_url,
         endpoint_routes=EndpointRoutes(sessionmaker, settings.endpoint_cache_seconds),

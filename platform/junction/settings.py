@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 7200.0, 21600.0, 43200.0, 86400.0],
         description="Comma-separated delays before each retry; one more failure is final.",
     )
+    new_workspace_plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated plugins installed, unconfigured, in every workspace "
+        "made at sign-up, so its admins can configure them without waiting for staff "
+        "(where billing is on, those the free plan includes).",
+    )
     worker_concurrency: int = Field(default=20, gt=0)
     worker_shutdown_seconds: int = Field(
         default=20,
@@ -160,7 +166,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("previous_secret_keys", mode="before")
+    @field_validator("previous_secret_keys", "new_workspace_plugins", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

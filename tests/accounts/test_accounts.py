@@ -6,12 +6,17 @@ import uuid
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.accounts.capture import MailCapture
+from junction.app import create_app
 from junction.db.tenancy import cross_tenant
+from junction.plugins.registry import PluginRegistry
+from junction.runtime import open_runtime
+from junction.settings import Settings, SettingsError
 from junction.tenancy.models import Membership, Role, User
 from tests.support.mail import link_token, mail_to
 
@@ -298,3 +303,31 @@ async def test_sign_ups_and_resets_are_rate_limited_too(
         for _ in range(5):
             assert (await client.post("/api/auth/signup", json=body)).status_code == 202
         assert (await client.post("/api/auth/signup", json=body)).status_code == 429
+
+
+async def test_a_new_workspace_gets_the_starter_plugins_unconfigured(
+    settings: Settings,
+    registry: PluginRegistry,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mail_capture: MailCapture,
+    session: AsyncSession,
+) -> None:
+    """JUNCTION_NEW_WORKSPACE_PLUGINS: what each sign-up's workspace has installed."""
+    starter = settings.model_copy(update={"new_workspace_plugins": ["order_to_lead"]})
+    app = create_app(starter, registry=registry, sessionmaker=sessionmaker)
+    email = _email()
+    async with LifespanManager(app), _client(app) as client:
+        await _sign_up(client, mail_capture, email, "Starter shop")
+        await _log_in(client, email)
+        [installed] = (await client.get("/api/installations")).json()
+        assert (installed["plugin"], installed["config"]) == ("order_to_lead", {})
+        form = (await client.get(f"/api/installations/{installed['id']}/form")).json()
+        assert "amocrm" in form["choices_problem"].lower()
+        audit = (await client.get("/api/audit")).json()
+        assert {(e["action"], e["actor_type"]) for e in audit} >= {
+            ("installation.installed", "system")
+        }
+
+    unknown = settings.model_copy(update={"new_workspace_plugins": ["order_to_lead", "bitrix"]})
+    with pytest.raises(SettingsError, match="JUNCTION_NEW_WORKSPACE_PLUGINS: no plugin 'bitrix'"):
+        await open_runtime(unknown, registry=registry, sessionmaker=sessionmaker)

@@ -21,6 +21,7 @@ from junction.accounts.sessions import (
 )
 from junction.api.deps import Browser, BrowserDep, RuntimeDep, SessionDep
 from junction.api.errors import ApiError
+from junction.db.base import utcnow
 from junction.runtime import Runtime
 from junction.tenancy.models import User
 
@@ -91,9 +92,24 @@ async def sign_up(
     """Create an account and its workspace; the account opens once its email is confirmed."""
     await _limit(runtime, "signup", request, body.email)
     await service.sign_up(
-        session, runtime.mailer, _links(runtime), body.email, body.password, body.workspace
+        session,
+        runtime.mailer,
+        _links(runtime),
+        body.email,
+        body.password,
+        body.workspace,
+        starter_plugins(runtime),
     )
     return ACCEPTED
+
+
+def starter_plugins(runtime: Runtime) -> list[str]:
+    """What a new workspace gets installed: the configured plugins its plan includes."""
+    wanted = runtime.settings.new_workspace_plugins
+    if runtime.billing is None:
+        return list(wanted)
+    plan = runtime.billing.standing(None, utcnow()).plan
+    return [plugin for plugin in wanted if plan.allows(plugin)]
 
 
 @router.post("/verify-email", operation_id="auth-verify-email")

@@ -10,6 +10,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,8 +27,11 @@ from junction.accounts.passwords import (
 )
 from junction.accounts.sessions import end_sessions, hash_token
 from junction.api.errors import ApiError
+from junction.audit import service as audit
+from junction.audit.models import ActorType
 from junction.db.base import utcnow
 from junction.db.tenancy import cross_tenant
+from junction.plugins.models import PluginInstallation
 from junction.tenancy.models import Membership, Role, Tenant, TenantStatus, User
 
 LINK_LIFETIMES = {
@@ -82,12 +86,28 @@ async def _free_slug(session: AsyncSession, name: str) -> str:
     return slug
 
 
-async def create_workspace(session: AsyncSession, user: User, name: str) -> Tenant:
-    """A new tenant with `user` as its owner."""
+async def create_workspace(
+    session: AsyncSession, user: User, name: str, plugins: Sequence[str] = ()
+) -> Tenant:
+    """A new tenant with `user` as its owner, and `plugins` installed unconfigured."""
     tenant = Tenant(slug=await _free_slug(session, name), name=name.strip())
     session.add(tenant)
     await session.flush()
     session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=Role.owner))
+    for plugin in plugins:
+        installation = PluginInstallation(tenant_id=tenant.id, plugin=plugin, config={})
+        session.add(installation)
+        await session.flush()
+        audit.record(
+            session,
+            tenant.id,
+            actor_type=ActorType.system,
+            actor_id=None,
+            action="installation.installed",
+            target_type="installation",
+            target_id=installation.id,
+            diff={"plugin": {"from": None, "to": plugin}},
+        )
     await session.flush()
     return tenant
 
@@ -128,8 +148,10 @@ async def sign_up(
     email: str,
     password: str,
     workspace: str,
+    plugins: Sequence[str] = (),
 ) -> None:
-    """Create the account and its workspace, and send the verification link.
+    """Create the account and its workspace (with `plugins` installed), and send the
+    verification link.
 
     For an address that already has an account nothing is created; its owner is told by
     email instead, so the answer gives nothing away."""
@@ -150,7 +172,7 @@ async def sign_up(
     user = User(email=email, password_hash=hash_password(password))
     session.add(user)
     await session.flush()
-    await create_workspace(session, user, workspace)
+    await create_workspace(session, user, workspace, plugins)
     await _send_verification(session, mailer, links, user)
 
 

@@ -44,20 +44,28 @@ def _sandbox_app(config: SandboxConfig) -> Any:
     return create_app(state, SandboxOptions(auto_approve=config.demo))
 
 
+# The partners the demo's orders come from: partner 1 (tenants/samples) and partner
+# 700100 (the sample order each shop format offers, sent by "Send a test order").
+DEMO_PARTNERS = {"1": "Demo partner", "700100": "Anna Petrova"}
+
+
 def _seed_demo_partner(state: Any) -> None:
-    """Partner 1's contact in the demo account, for the demo's sample orders."""
+    """The demo partners' contacts in the demo account, for the demo's sample orders."""
     from junction_amocrm.sandbox.entities import new_contact
 
     account = state.demo_account
     partner_field = next(f["id"] for f in account.contact_fields if f["name"] == "Partner ID")
-    new_contact(
-        state,
-        account,
-        {
-            "name": "Demo partner",
-            "custom_fields_values": [{"field_id": partner_field, "values": [{"value": "1"}]}],
-        },
-    )
+    for partner_id, name in DEMO_PARTNERS.items():
+        new_contact(
+            state,
+            account,
+            {
+                "name": name,
+                "custom_fields_values": [
+                    {"field_id": partner_field, "values": [{"value": partner_id}]}
+                ],
+            },
+        )
 
 
 def _sandbox_environment(config: SandboxConfig) -> dict[str, str]:
