@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
 from junction.accounts.capture import MailCapture
@@ -82,8 +83,30 @@ async def web(
     junction.stop()
 
 
+# What an accessibility failure is here: axe-core's serious and critical findings (a
+# control without a name, text without contrast, a broken ARIA reference …).
+BLOCKING = ("serious", "critical")
+
+
+async def assert_accessible(page: Page) -> None:
+    """The page, as it is now, passes axe-core's checks (WCAG 2 A and AA rules)."""
+    results = await Axe().run(
+        page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}
+    )
+    found = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} — "
+        + ", ".join(
+            f"{node['target']}: {node.get('failureSummary', '')}" for node in violation["nodes"][:3]
+        )
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING
+    ]
+    assert not found, f"{page.url}:\n" + "\n".join(found)
+
+
 class Screens:
-    """Saves a screenshot per screen and language: `<test>/<n>-<name>-<language>.png`."""
+    """Saves a screenshot per screen and language: `<test>/<n>-<name>-<language>.png`,
+    each screen of the app passing the accessibility check first."""
 
     def __init__(self, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -92,6 +115,9 @@ class Screens:
         self.count = 0
 
     async def shot(self, page: Page, name: str) -> None:
+        """Every screen of the app shot is also checked for accessibility first."""
+        if "/app" in page.url:
+            await assert_accessible(page)
         self.count += 1
         language = await page.evaluate("document.documentElement.lang || navigator.language")
         path = self.folder / f"{self.count:02d}-{name}-{language}.png"

@@ -87,7 +87,21 @@ async def test_a_newcomer_signs_up_and_gets_a_webhook_url(
     await _sign_up(
         page, mail_capture, screens, email, "Чайная лавка" if language == "ru" else "Tea shop"
     )
-    await _log_in(page, screens, email)
+    # Log in with the keyboard alone: type, Tab to the next field, Enter submits.
+    await page.goto(f"{web.base}/app/login")
+    await page.get_by_label(re.compile("^(Email|Почта)")).focus()
+    await page.keyboard.type(email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=2)).to_have_text(
+        re.compile("Getting started|С чего начать")
+    )
+    # The menu works from the keyboard too.
+    await page.get_by_role("navigation").locator("a[href='/app/events']").focus()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile("/app/events$"))
+    await page.get_by_role("navigation").locator("a[href='/app']").click()
 
     # The checklist, from live data: nothing done yet.
     steps = page.locator("[data-step]")

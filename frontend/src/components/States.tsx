@@ -7,7 +7,10 @@ export function Loading() {
   const { t } = useTranslation();
   return (
     <Center py="xl" role="status" aria-live="polite">
-      <Loader size="sm" aria-label={t("common.loading")} />
+      <Loader size="sm" aria-hidden />
+      <Text size="sm" c="dimmed" ml="xs">
+        {t("common.loading")}
+      </Text>
     </Center>
   );
 }

@@ -126,7 +126,6 @@ const en = {
     replayAll: "Replay all shown",
     replaying: "{{count}} events run again; {{pending}} still waiting.",
     replayFinished: "Replay finished: {{done}} done, {{failed}} failed, {{paused}} paused.",
-    replayProgress: "Replay progress",
     filterEndpoint: "Webhook URL",
     filterKey: "Order id",
     none: "No events yet. Send a test order to your webhook URL.",

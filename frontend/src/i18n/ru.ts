@@ -128,7 +128,6 @@ const ru: Translations = {
     replayAll: "Повторить все показанные",
     replaying: "Повторяется событий: {{count}}; ещё ждут: {{pending}}.",
     replayFinished: "Повтор завершён: выполнено {{done}}, ошибок {{failed}}, приостановлено {{paused}}.",
-    replayProgress: "Ход повтора",
     filterEndpoint: "Адрес вебхука",
     filterKey: "Номер заказа",
     none: "Событий пока нет. Отправьте тестовый заказ на адрес вебхука.",

@@ -69,7 +69,7 @@ function SigningSecret({ endpoint }: { endpoint: Schemas["EndpointOut"] }) {
       <Text size="sm">{endpoint.signed ? t("endpoints.signed") : t("endpoints.unsigned")}</Text>
       {shown?.secret && (
         <Group wrap="nowrap">
-          <Code block style={{ flex: 1 }} data-testid="signing-secret">{shown.secret}</Code>
+          <Code block tabIndex={0} style={{ flex: 1 }} data-testid="signing-secret">{shown.secret}</Code>
           <CopyButton value={shown.secret}>
             {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? t("endpoints.copied") : t("endpoints.copy")}</Button>}
           </CopyButton>
@@ -114,7 +114,7 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
           <Text size="sm" c="dimmed">{t("endpoints.format")}: {endpoint.source_format}</Text>
         </Group>
         <Group wrap="nowrap">
-          <Code block style={{ flex: 1 }} data-testid="webhook-url">{endpoint.url}</Code>
+          <Code block tabIndex={0} style={{ flex: 1 }} data-testid="webhook-url">{endpoint.url}</Code>
           <CopyButton value={endpoint.url}>
             {({ copied, copy }) => (
               <Button variant="light" onClick={copy} aria-label={t("endpoints.copyUrl")}>
@@ -126,7 +126,7 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
         {curl && (
           <>
             <Text size="sm">{t("endpoints.sample")}</Text>
-            <Code block style={{ whiteSpace: "pre-wrap", wordBreak: "break-all" }}>{curl}</Code>
+            <Code block tabIndex={0} style={{ whiteSpace: "pre-wrap", wordBreak: "break-all" }}>{curl}</Code>
           </>
         )}
         {manage && curl && <TestOrder endpoint={endpoint} />}

@@ -50,10 +50,10 @@ function ReplayProgress({ replay }: { replay: Schemas["ReplayResult"] }) {
             ? t("events.replayFinished", { done: state.done, failed: state.failed + state.needs_review, paused: state.paused })
             : t("events.replaying", { count: replay.replayed, pending: state?.pending ?? replay.replayed })}
         </Text>
-        <Progress.Root size="lg" aria-label={t("events.replayProgress")}>
-          <Progress.Section value={part(state?.done ?? 0)} color="green" />
-          <Progress.Section value={part((state?.failed ?? 0) + (state?.needs_review ?? 0))} color="red" />
-          <Progress.Section value={part(state?.paused ?? 0)} color="orange" />
+        <Progress.Root size="lg">
+          <Progress.Section value={part(state?.done ?? 0)} color="green" aria-label={t("events.status.done")} />
+          <Progress.Section value={part((state?.failed ?? 0) + (state?.needs_review ?? 0))} color="red" aria-label={t("events.status.failed")} />
+          <Progress.Section value={part(state?.paused ?? 0)} color="orange" aria-label={t("events.status.paused")} />
         </Progress.Root>
       </Stack>
     </Alert>
@@ -188,12 +188,12 @@ export function EventDetail() {
             {event.result && (
               <Card withBorder>
                 <Title order={3} size="h5">{t("events.result")}</Title>
-                <Code block>{JSON.stringify(event.result, null, 2)}</Code>
+                <Code block tabIndex={0}>{JSON.stringify(event.result, null, 2)}</Code>
               </Card>
             )}
             <Card withBorder>
               <Title order={3} size="h5">{t("events.payload")}</Title>
-              <Code block>{JSON.stringify(event.payload, null, 2)}</Code>
+              <Code block tabIndex={0}>{JSON.stringify(event.payload, null, 2)}</Code>
             </Card>
           </>
         )}

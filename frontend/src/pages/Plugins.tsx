@@ -78,7 +78,7 @@ function Preview({ installationId }: { installationId: string }) {
         <Stack mt="sm" gap="xs">
           {preview.data.problem && <Alert color="orange" role="status">{preview.data.problem}</Alert>}
           {preview.data.requests.map((request, index) => (
-            <Code block key={index}>{`${String(request.method)} ${String(request.path)}${request.sent ? `  (${t("plugins.sentRead")})` : ""}\n${JSON.stringify(request.json ?? request.params ?? {}, null, 2)}`}</Code>
+            <Code block tabIndex={0} key={index}>{`${String(request.method)} ${String(request.path)}${request.sent ? `  (${t("plugins.sentRead")})` : ""}\n${JSON.stringify(request.json ?? request.params ?? {}, null, 2)}`}</Code>
           ))}
         </Stack>
       )}
