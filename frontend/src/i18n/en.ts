@@ -239,6 +239,7 @@ const en = {
     add: "Add",
   },
   staff: {
+    status: { active: "Active", suspended: "Suspended", deleted: "Deleted" },
     failing: "Failed events and events waiting for review",
     nothingFailing: "Nothing has failed.",
     noPlugins: "No plugins installed.",

@@ -249,6 +249,7 @@ const ru: Translations = {
     add: "Добавить",
   },
   staff: {
+    status: { active: "Работает", suspended: "Приостановлен", deleted: "Удалён" },
     failing: "События с ошибкой и ждущие проверки",
     nothingFailing: "Ошибок нет.",
     noPlugins: "Плагины не установлены.",

@@ -44,7 +44,7 @@ function TenantRow({ tenant, plugins }: { tenant: Schemas["TenantOut"]; plugins:
         <Anchor component={Link} to={`/app/staff/tenants/${tenant.id}`} fw={600}>{tenant.name}</Anchor>
         <Text size="xs" c="dimmed">{tenant.slug}</Text>
       </Table.Td>
-      <Table.Td><Badge color={tenant.status === "active" ? "green" : "orange"}>{tenant.status}</Badge></Table.Td>
+      <Table.Td><Badge color={tenant.status === "active" ? "green" : "orange"}>{t(`staff.status.${tenant.status}`)}</Badge></Table.Td>
       <Table.Td>{(tenant.plugins ?? []).join(", ") || "—"}</Table.Td>
       <Table.Td>
         <Group gap="xs">
@@ -174,7 +174,7 @@ export function StaffTenant() {
             <Title order={2}>{found.name}</Title>
             <Group gap="xs">
               <Text c="dimmed">{found.slug}</Text>
-              <Badge color={found.status === "active" ? "green" : "orange"}>{found.status}</Badge>
+              <Badge color={found.status === "active" ? "green" : "orange"}>{t(`staff.status.${found.status}`)}</Badge>
             </Group>
           </Group>
         )}
