@@ -54,7 +54,9 @@ async def test_no_route_hands_out_another_tenants_objects(
 ) -> None:
     theirs = PluginInstallationFactory()
     endpoint = InboundEndpointFactory(installation=theirs)
-    event = EventFactory(endpoint=endpoint, payload={"order_id": "their-secret-order"})
+    event = EventFactory(
+        endpoint=endpoint, payload={"order_id": "their-secret-order"}, replay_id=uuid.uuid4()
+    )
     member = MembershipFactory(tenant=theirs.tenant, role=Role.admin)
     their_key = ApiKeyFactory(tenant=theirs.tenant, role=Role.admin)
     their_connection = Connection(
@@ -83,6 +85,7 @@ async def test_no_route_hands_out_another_tenants_objects(
         "key_id": their_key.id,
         "connection_id": their_connection.id,
         "channel_id": their_channel.id,
+        "replay_id": event.replay_id,
     }
     ours = TenantFactory()
     ApiKeyFactory(tenant=ours, key="jk_isolation_owner", role=Role.owner)
@@ -133,6 +136,7 @@ async def test_a_viewer_changes_nothing(app: FastAPI, session: AsyncSession) -> 
             "key_id",
             "connection_id",
             "channel_id",
+            "replay_id",
         )
     }
     ids["user_id"] = other.user_id

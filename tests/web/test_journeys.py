@@ -151,6 +151,18 @@ async def _logged_in(browser: Browser, web: Junction, screens: Screens, email: s
     return page
 
 
+async def _install_as_staff(staff: Page, slug: str, plugin: str) -> None:
+    """In the staff console: find the tenant, install the plugin for it."""
+    await staff.get_by_role("link", name="Staff console").click()
+    await staff.get_by_label("Find a tenant").fill(slug)
+    row = staff.locator(f"[data-tenant='{slug}']")
+    await expect(row).to_have_count(1)
+    await row.get_by_label("Plugin").click()
+    await staff.get_by_role("option", name=plugin).click()
+    await row.get_by_role("button", name="Install").click()
+    await expect(row).to_contain_text(plugin)
+
+
 async def _switch_to(page: Page) -> Page:
     """The person turns to this browser window (the app refreshes what is on screen)."""
     await page.bring_to_front()
@@ -168,14 +180,7 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
 
     # Staff find the tenant and install the echo plugin for it.
     staff = await _logged_in(browser, web, screens, staff_email)
-    await staff.get_by_role("link", name="Staff console").click()
-    await staff.get_by_label("Find a tenant").fill(f"tea-shop-{suffix}")
-    row = staff.locator(f"[data-tenant='tea-shop-{suffix}']")
-    await expect(row).to_have_count(1)
-    await row.get_by_label("Plugin").click()
-    await staff.get_by_role("option", name="echo").click()
-    await row.get_by_role("button", name="Install").click()
-    await expect(row).to_contain_text("echo")
+    await _install_as_staff(staff, f"tea-shop-{suffix}", "echo")
     await screens.shot(staff, "staff-console")
 
     # The tenant makes a webhook URL for it.
@@ -277,13 +282,7 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     _account(web, mail_capture, staff_email, f"Junction ops {suffix}")
     web.command("staff", "grant", staff_email)
     staff = await _logged_in(browser, web, screens, staff_email)
-    await staff.get_by_role("link", name="Staff console").click()
-    await staff.get_by_label("Find a tenant").fill(f"flower-shop-{suffix}")
-    row = staff.locator(f"[data-tenant='flower-shop-{suffix}']")
-    await row.get_by_label("Plugin").click()
-    await staff.get_by_role("option", name="order_to_lead").click()
-    await row.get_by_role("button", name="Install").click()
-    await expect(row).to_contain_text("order_to_lead")
+    await _install_as_staff(staff, f"flower-shop-{suffix}", "order_to_lead")
 
     # 1. Connect amoCRM: its consent page, then back to the connections page.
     await _switch_to(owner)

@@ -124,6 +124,7 @@ const en = {
     filterStatus: "Status",
     any: "Any",
     replayAll: "Replay all shown",
+    nothingToReplay: "No event matches: nothing was replayed.",
     replaying: "{{count}} events run again; {{pending}} still waiting.",
     replayFinished: "Replay finished: {{done}} done, {{failed}} failed, {{paused}} paused.",
     filterEndpoint: "Webhook URL",

@@ -126,6 +126,7 @@ const ru: Translations = {
     filterStatus: "Статус",
     any: "Любой",
     replayAll: "Повторить все показанные",
+    nothingToReplay: "Подходящих событий нет: ничего не повторено.",
     replaying: "Повторяется событий: {{count}}; ещё ждут: {{pending}}.",
     replayFinished: "Повтор завершён: выполнено {{done}}, ошибок {{failed}}, приостановлено {{paused}}.",
     filterEndpoint: "Адрес вебхука",

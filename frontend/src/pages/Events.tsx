@@ -38,7 +38,11 @@ function ReplayProgress({ replay }: { replay: Schemas["ReplayResult"] }) {
     queryKey: ["replay", replay.replay_id],
     queryFn: () => unwrap(api.GET("/api/events/replays/{replay_id}", { params: { path: { replay_id: replay.replay_id } } })),
     refetchInterval: (query) => (query.state.data && query.state.data.pending === 0 ? false : 1500),
+    enabled: replay.replayed > 0,
   });
+  if (replay.replayed === 0) {
+    return <Alert color="gray" role="status">{t("events.nothingToReplay")}</Alert>;
+  }
   const state = progress.data;
   const total = Math.max(state?.total ?? replay.replayed, 1);
   const part = (count: number) => (count * 100) / total;

@@ -147,6 +147,10 @@ async def replay_state(
 ) -> ReplayProgress:
     """Where a replay's events are now, to follow it until none is pending."""
     counts = await replay_progress(session, replay_id)
+    if not counts:
+        raise ApiError(
+            404, "not_found", "no such replay, or all its events have been replayed again since"
+        )
     pending = sum(counts.get(status, 0) for status in DUE_STATUSES) + counts.get(
         EventStatus.processing, 0
     )
