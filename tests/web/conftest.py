@@ -53,9 +53,11 @@ async def web(
     mail_capture: MailCapture,
     sandbox: httpx.Client,
     sandbox_url: str,
+    mobcash_url: str,
 ) -> AsyncIterator[Junction]:
-    """Junction's API and worker, email to the capture server, and amoCRM in the sandbox
-    (an integration of its own, whose consent page sends the browser back to them)."""
+    """Junction's API and worker, email to the capture server, amoCRM in the sandbox (an
+    integration of its own, whose consent page sends the browser back to them), and the
+    MobCash sandbox's cash desks."""
     junction = await fresh_junction(
         databases,
         redis_url,
@@ -75,6 +77,7 @@ async def web(
             "JUNCTION_AMOCRM_CLIENT_SECRET": "web-secret",
             "JUNCTION_AMOCRM_REDIRECT_URI": callback,
             "JUNCTION_PUBLIC_BASE_URL": junction.base,
+            "JUNCTION_MOBCASH_EXTRA_HOSTS": mobcash_url,
         }
     )
     junction.start_api()

@@ -476,3 +476,39 @@ async def test_an_owner_invites_a_colleague_changes_their_role_and_removes_them(
     await row.get_by_role("button", name="Remove").click()
     await row.get_by_role("button", name=f"Remove {colleague_email}").click()
     await expect(row).to_have_count(0)
+
+
+async def test_a_tenant_connects_mobcash_by_pasting_a_browser_session(
+    browser: Browser,
+    web: Junction,
+    mail_capture: MailCapture,
+    screens: Screens,
+    mobcash: httpx.Client,
+    mobcash_url: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    owner_email = f"owner-{suffix}@example.com"
+    _account(web, mail_capture, owner_email, f"Cash desk {suffix}")
+    cashbox = mobcash.post("/_sandbox/cashboxes", json={"balance": "1000"}).json()
+    copied = mobcash.post(f"/_sandbox/cashboxes/{cashbox['code']}/browser-session", json={})
+    session = copied.json()
+    owner = await _logged_in(browser, web, screens, owner_email)
+    await owner.get_by_role("navigation").get_by_role("link", name="Connections").click()
+    await owner.get_by_role("button", name="Connect MobCash with credentials").click()
+    form = owner.locator("[data-credentials=mobcash]")
+    await form.get_by_text("Browser session").click()
+    await form.get_by_label(re.compile("^Cash desk address")).fill(mobcash_url)
+    await form.get_by_label(re.compile("^Location")).fill("Kassa 1")
+    token = form.get_by_label(re.compile("^Access token"))
+    await token.fill("short")
+    # Checked before asking the server: what is missing, what is too short.
+    await form.get_by_role("button", name="Check and save").click()
+    await expect(form.get_by_text("At least 8 characters")).to_be_visible()
+    await expect(form.get_by_text("Required").first).to_be_visible()
+    await screens.shot(owner, "mobcash-form")
+    await token.fill(session["access_token"])
+    await form.get_by_label(re.compile("^User id")).fill(session["user_id"])
+    await form.get_by_label(re.compile("^Session id")).fill(session["session_id"])
+    await form.get_by_role("button", name="Check and save").click()
+    await expect(owner.locator("[data-connection=mobcash]")).to_contain_text("Healthy")
+    await screens.shot(owner, "mobcash-connected")

@@ -526,6 +526,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/connections/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Providers
+         * @description What the workspace can connect, and how: the installed plugins' providers.
+         */
+        get: operations["connections-providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections/{connection_id}/check": {
         parameters: {
             query?: never;
@@ -2268,6 +2288,19 @@ export interface components {
              */
             source_format?: string | null;
         };
+        /** ProviderOut */
+        ProviderOut: {
+            /** Consent */
+            consent: boolean;
+            /** Credential Forms */
+            credential_forms: {
+                [key: string]: unknown;
+            }[];
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+        };
         /** RefusalOut */
         RefusalOut: {
             /** Content Type */
@@ -3491,6 +3524,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectionOut"][];
+                };
+            };
+        };
+    };
+    "connections-providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"][];
                 };
             };
         };

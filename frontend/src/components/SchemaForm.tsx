@@ -11,6 +11,7 @@ import {
   Fieldset,
   Group,
   NumberInput,
+  PasswordInput,
   Select,
   Stack,
   Switch,
@@ -39,6 +40,7 @@ export interface SchemaNode {
   description?: string;
   default?: unknown;
   enum?: (string | number)[];
+  const?: string | number | boolean;
   anyOf?: SchemaNode[];
   allOf?: SchemaNode[];
   properties?: Record<string, SchemaNode>;
@@ -49,6 +51,7 @@ export interface SchemaNode {
   maximum?: number;
   exclusiveMinimum?: number;
   maxLength?: number;
+  minLength?: number;
   maxItems?: number;
   "x-i18n"?: Record<string, Words>;
   "x-widget"?: string;
@@ -75,7 +78,7 @@ export function resolve(node: SchemaNode, root: SchemaNode): { node: SchemaNode;
   return { node: followed, nullable: false };
 }
 
-function words(node: SchemaNode, language: string): Words {
+export function words(node: SchemaNode, language: string): Words {
   const mine = node["x-i18n"]?.[language] ?? {};
   const english = node["x-i18n"]?.en ?? {};
   return {
@@ -121,6 +124,12 @@ function paths(node: SchemaNode, root: SchemaNode, prefix = ""): string[] {
   });
 }
 
+/** The values with the schema's constants (a form's `mode: "manual"`) filled in. */
+export function withConstants(schema: SchemaNode, config: Config): Config {
+  const constants = Object.entries(schema.properties ?? {}).filter(([, property]) => property.const !== undefined);
+  return { ...config, ...Object.fromEntries(constants.map(([name, property]) => [name, property.const])) };
+}
+
 /** What the browser can tell before asking the server: required settings, bounds, lengths. */
 export function validate(schema: SchemaNode, config: Config, t: (key: string, options?: Record<string, unknown>) => string): Errors {
   const errors: Errors = {};
@@ -129,6 +138,7 @@ export function validate(schema: SchemaNode, config: Config, t: (key: string, op
       const path = prefix ? `${prefix}.${name}` : name;
       const { node: inner, nullable } = resolve(property, schema);
       const own = value[name];
+      if (inner.const !== undefined) continue;
       const empty = own === undefined || own === null || own === "";
       if (empty) {
         if ((node.required ?? []).includes(name) && !nullable) {
@@ -143,6 +153,7 @@ export function validate(schema: SchemaNode, config: Config, t: (key: string, op
         if (inner.maximum !== undefined && own > inner.maximum) errors[path] = t("form.atMost", { limit: inner.maximum });
       }
       if (typeof own === "string" && inner.maxLength !== undefined && own.length > inner.maxLength) errors[path] = t("form.tooLong", { limit: inner.maxLength });
+      if (typeof own === "string" && inner.minLength !== undefined && own.length < inner.minLength) errors[path] = t("form.tooShort", { limit: inner.minLength });
       if (Array.isArray(own) && inner.maxItems !== undefined && own.length > inner.maxItems) errors[path] = t("form.tooMany", { limit: inner.maxItems });
       if (kindOf(inner) === "group" && typeof own === "object") visit(inner, own as Config, path);
     }
@@ -189,8 +200,10 @@ function Settings({ node, prefix, form }: { node: SchemaNode; prefix: string; fo
     const { node: inner, nullable } = resolve(property, form.schema);
     return { name, inner, nullable, path: prefix ? `${prefix}.${name}` : name };
   });
+  // A constant is not asked for: it is sent as it is (`withConstants`).
+  const asked = entries.filter((e) => e.inner.const === undefined);
   const nested = (e: (typeof entries)[number]) => ["group", "table"].includes(kindOf(e.inner));
-  const ordered = [...entries.filter((e) => !nested(e)), ...entries.filter(nested)];
+  const ordered = [...asked.filter((e) => !nested(e)), ...asked.filter(nested)];
   const shown = (list: typeof entries) =>
     list.map((e) => <Setting key={e.path} path={e.path} node={e.inner} nullable={e.nullable} required={(node.required ?? []).includes(e.name)} form={form} />);
   const common = ordered.filter((e) => !e.inner["x-advanced"]);
@@ -264,6 +277,9 @@ function Setting({ path, node, nullable, required, form }: { path: string; node:
     default: {
       const text = (value as string | null | undefined) ?? "";
       const change = (next: string) => set(next === "" && nullable ? null : next);
+      if (node["x-widget"] === "password") {
+        return <PasswordInput {...common} value={text} onChange={(e) => change(e.currentTarget.value)} autoComplete="off" />;
+      }
       return node["x-widget"] === "textarea" ? (
         <Textarea {...common} value={text} onChange={(e) => change(e.currentTarget.value)} autosize minRows={3} />
       ) : (

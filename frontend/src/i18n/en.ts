@@ -143,11 +143,10 @@ const en = {
   connections: {
     noChecks: "Not checked yet.",
     history: "Health checks",
-    paste: "New credentials",
-    pasteHint: "Paste the fields the provider's page gives you, as JSON.",
+    withCredentials: "Connect {{provider}} with credentials (or replace them)",
     notJson: "This is not JSON",
     save: "Check and save",
-    connectAmo: "Connect amoCRM",
+    connect: "Connect {{provider}}",
     none: "No connections yet.",
     status: {
       healthy: "Healthy",
@@ -180,6 +179,7 @@ const en = {
     above: "Must be more than {{limit}}",
     atLeast: "Must be at least {{limit}}",
     atMost: "Must be at most {{limit}}",
+    tooShort: "At least {{limit}} characters",
     tooLong: "At most {{limit}} characters",
     tooMany: "At most {{limit}} entries",
     fix: "Some settings need fixing: see the messages next to them.",

@@ -145,11 +145,10 @@ const ru: Translations = {
   connections: {
     noChecks: "Ещё не проверялось.",
     history: "Проверки",
-    paste: "Новые данные доступа",
-    pasteHint: "Вставьте поля со страницы сервиса в виде JSON.",
+    withCredentials: "Подключить {{provider}} по данным доступа (или заменить их)",
     notJson: "Это не JSON",
     save: "Проверить и сохранить",
-    connectAmo: "Подключить amoCRM",
+    connect: "Подключить {{provider}}",
     none: "Подключений пока нет.",
     status: {
       healthy: "Работает",
@@ -184,6 +183,7 @@ const ru: Translations = {
     above: "Должно быть больше {{limit}}",
     atLeast: "Не меньше {{limit}}",
     atMost: "Не больше {{limit}}",
+    tooShort: "Не короче {{limit}} символов",
     tooLong: "Не длиннее {{limit}} символов",
     tooMany: "Не больше {{limit}} значений",
     fix: "Некоторые настройки нужно исправить: см. сообщения рядом с ними.",

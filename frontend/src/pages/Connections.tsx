@@ -1,12 +1,13 @@
 // Connections: status, health history, connecting and reconnecting amoCRM, pasting new
 // manual credentials, and what a broken one holds up.
-import { Alert, Anchor, Badge, Button, Card, Group, JsonInput, Stack, Table, Text, Title } from "@mantine/core";
+import { Accordion, Alert, Anchor, Badge, Button, Card, Group, SegmentedControl, Stack, Table, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
+import { placeErrors, SchemaForm, validate, withConstants, words, type Config, type Errors, type SchemaNode } from "../components/SchemaForm";
 import { QueryState } from "../components/States";
 
 const HEALTHY = ["healthy", "expiring"];
@@ -36,23 +37,68 @@ function Checks({ connection }: { connection: Schemas["ConnectionOut"] }) {
   );
 }
 
-function Paste({ provider }: { provider: string }) {
-  const { t } = useTranslation();
+/** Connecting by pasted credentials, one form per way the provider accepts (a cash desk
+ * log-in, a browser session, a long-lived token …); the same account pasted again
+ * replaces its credentials. */
+function Credentials({ provider }: { provider: Schemas["ProviderOut"] }) {
+  const { t, i18n } = useTranslation();
   const client = useQueryClient();
-  const [text, setText] = useState("{}");
+  const forms = provider.credential_forms as SchemaNode[];
+  const [picked, setPicked] = useState("0");
+  const form = forms[Number(picked)];
+  const [values, setValues] = useState<Config>({});
+  const [errors, setErrors] = useState<Errors>({});
+  const [problem, setProblem] = useState<string | null>(null);
+  const language = i18n.resolvedLanguage ?? "en";
   const paste = useMutation({
-    mutationFn: () =>
-      unwrap(api.POST("/api/connections/{provider}/credentials", { params: { path: { provider } }, body: JSON.parse(text) as Record<string, never> })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["connections"] }),
+    mutationFn: (body: Config) =>
+      unwrap(api.POST("/api/connections/{provider}/credentials", { params: { path: { provider: provider.name } }, body: body as Record<string, never> })),
+    onSuccess: () => {
+      setValues({});
+      void client.invalidateQueries({ queryKey: ["connections"] });
+    },
+    onError: (error) => {
+      const placed = placeErrors(form, error.message);
+      setErrors(placed.errors);
+      setProblem(placed.rest.join("; ") || null);
+    },
   });
+  const submit = () => {
+    const found = validate(form, values, t);
+    setErrors(found);
+    setProblem(null);
+    if (Object.keys(found).length === 0) paste.mutate(withConstants(form, values));
+  };
   return (
-    <Stack gap="xs">
-      <JsonInput label={t("connections.paste")} description={t("connections.pasteHint")} value={text} onChange={setText} autosize minRows={3} validationError={t("connections.notJson")} />
-      {paste.error && <Alert color="red" role="alert">{paste.error.message}</Alert>}
-      <Button size="xs" variant="light" loading={paste.isPending} onClick={() => paste.mutate()}>
-        {t("connections.save")}
-      </Button>
-    </Stack>
+    <form
+      noValidate
+      data-credentials={provider.name}
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <Stack gap="sm">
+        {forms.length > 1 && (
+          <SegmentedControl
+            value={picked}
+            onChange={(value) => {
+              setPicked(value);
+              setValues({});
+              setErrors({});
+            }}
+            data={forms.map((f, index) => ({ value: String(index), label: words(f, language).title ?? String(index) }))}
+          />
+        )}
+        {words(form, language).description && <Text size="sm" c="dimmed">{words(form, language).description}</Text>}
+        <SchemaForm schema={form} config={values} choices={{}} errors={errors} onChange={setValues} />
+        {problem && <Alert color="red" role="alert">{problem}</Alert>}
+        {paste.isSuccess && <Alert color="green" role="status">{t("connections.connected")}</Alert>}
+        <Group>
+          <Button type="submit" loading={paste.isPending}>{t("connections.save")}</Button>
+        </Group>
+      </Stack>
+    </form>
   );
 }
 
@@ -62,6 +108,8 @@ export function Connections() {
   const manage = canManage(account);
   const client = useQueryClient();
   const query = useQuery({ queryKey: ["connections"], queryFn: () => unwrap(api.GET("/api/connections")), refetchInterval: 10000 });
+  const providers = useQuery({ queryKey: ["providers"], queryFn: () => unwrap(api.GET("/api/connections/providers")) });
+  const pasteable = (providers.data ?? []).filter((p) => p.credential_forms.length > 0);
   const [params] = useSearchParams();
   const connect = useMutation({
     mutationFn: (provider: string) => unwrap(api.POST("/api/connections/{provider}/authorize", { params: { path: { provider } } })),
@@ -76,9 +124,13 @@ export function Connections() {
       <Group justify="space-between">
         <Title order={2}>{t("nav.connections")}</Title>
         {manage && (
-          <Button loading={connect.isPending} onClick={() => connect.mutate("amocrm")}>
-            {t("connections.connectAmo")}
-          </Button>
+          <Group>
+            {(providers.data ?? []).filter((p) => p.consent).map((p) => (
+              <Button key={p.name} loading={connect.isPending && connect.variables === p.name} onClick={() => connect.mutate(p.name)}>
+                {t("connections.connect", { provider: p.title })}
+              </Button>
+            ))}
+          </Group>
         )}
       </Group>
       {connect.error && <Alert color="red" role="alert">{connect.error.message}</Alert>}
@@ -109,20 +161,31 @@ export function Connections() {
                     <Button size="xs" variant="light" loading={check.isPending} onClick={() => check.mutate(connection.id)}>
                       {t("connections.checkNow")}
                     </Button>
-                    {connection.provider === "amocrm" && (
-                      <Button size="xs" variant="outline" onClick={() => connect.mutate("amocrm")}>
+                    {providers.data?.find((p) => p.name === connection.provider)?.consent && (
+                      <Button size="xs" variant="outline" onClick={() => connect.mutate(connection.provider)}>
                         {t("connections.reconnect")}
                       </Button>
                     )}
                   </Group>
                 )}
-                {manage && connection.provider !== "amocrm" && <Paste provider={connection.provider} />}
                 <Checks connection={connection} />
               </Stack>
             </Card>
           ))
         }
       </QueryState>
+      {manage && pasteable.length > 0 && (
+        <Accordion variant="contained">
+          {pasteable.map((provider) => (
+            <Accordion.Item key={provider.name} value={provider.name}>
+              <Accordion.Control>{t("connections.withCredentials", { provider: provider.title })}</Accordion.Control>
+              <Accordion.Panel>
+                <Credentials provider={provider} />
+              </Accordion.Panel>
+            </Accordion.Item>
+          ))}
+        </Accordion>
+      )}
     </Stack>
   );
 }

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +69,29 @@ async def list_connections(caller: CallerDep, session: SessionDep) -> list[Conne
             update={"paused_events": paused.get(connection.id, 0)}
         )
         for connection in await service.list_connections(session)
+    ]
+
+
+class ProviderOut(BaseModel):
+    name: str
+    title: str
+    # Connected through its consent page (POST /api/connections/{name}/authorize).
+    consent: bool
+    # The ways to paste credentials instead, as JSON schemas (the title names each).
+    credential_forms: list[dict[str, Any]]
+
+
+@router.get("/api/connections/providers", operation_id="connections-providers")
+async def providers(caller: CallerDep, runtime: RuntimeDep) -> list[ProviderOut]:
+    """What the workspace can connect, and how: the installed plugins' providers."""
+    return [
+        ProviderOut(
+            name=name,
+            title=provider.title,
+            consent=provider.consent,
+            credential_forms=[form.model_json_schema() for form in provider.credential_forms],
+        )
+        for name, provider in sorted(runtime.registry.providers.items())
     ]
 
 

@@ -1,9 +1,10 @@
-"""Hints a plugin's config schema may carry for the web app's form (set through pydantic's
-`json_schema_extra`):
+"""Hints a plugin's config schema (or a provider's credential form) may carry for the
+web app's form, set through pydantic's `json_schema_extra`:
 
 * `x-i18n`: `{"ru": {"title", "description", "key", "value"}, "en": {...}}`, the
   setting's label in other languages (`key`/`value`: a table's column names);
-* `x-widget`: `"textarea"` for long text (templates);
+* `x-widget`: `"textarea"` for long text (templates), `"password"` for a secret typed
+  in (shown as dots);
 * `x-advanced`: `true` puts the setting under "Advanced settings", folded;
 * `x-connection`: a provider's name (`"amocrm"`) on a setting that holds a connection's
   id: the form offers the workspace's connections of that provider.

@@ -18,8 +18,9 @@ context's `source_format`, `checkpoint` and `services`; 4 replaced
 `ConnectionProvider.can_refresh` with `ConnectionProvider.renewable(secrets)`, since
 one provider's credentials may renew (an OAuth grant) or not (a pasted token), and added
 `ConnectionProvider.keep_alive` and `ProbeResult.refused`; 5 added
-`Integration.config_choices` and `Choice`; 6 added `Source.sample` and
-`SampleDelivery`).
+`Integration.config_choices` and `Choice`; 6 added `Source.sample`,
+`SampleDelivery`, `ConnectionProvider.consent` and
+`ConnectionProvider.credential_forms`).
 Hooks are only added; a change to an existing one bumps it.
 """
 

@@ -148,6 +148,12 @@ class ConnectionProvider(ABC):
     # Renew the credentials at least this often, used or not: for providers whose
     # refresh tokens die after a while unused (amoCRM's, after three months).
     keep_alive: timedelta | None = None
+    # Connected through the provider's consent page (`authorization_url`).
+    consent: bool = False
+    # The ways a person can paste credentials instead (`connect_with_credentials`), one
+    # model each, its title naming the way: the web app renders each as a form (with the
+    # hints of `junction.plugins.config_schema`; a `Literal` field is sent as it is).
+    credential_forms: tuple[type[BaseModel], ...] = ()
 
     def renewable(self, secrets: Mapping[str, Any]) -> bool:
         """Whether `refresh` can renew these credentials without a person (an OAuth

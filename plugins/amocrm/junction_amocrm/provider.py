@@ -8,11 +8,12 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from junction.outbound import http_client, tls
 from junction.plugins.interfaces import (
@@ -84,8 +85,43 @@ def jwt_expiry(token: str) -> datetime | None:
     return datetime.fromtimestamp(exp, UTC) if isinstance(exp, (int, float)) else None
 
 
-PRIVATE_INTEGRATION_FIELDS = ("domain", "client_id", "client_secret", "redirect_uri", "code")
-LONG_LIVED_FIELDS = ("domain", "access_token")
+def _field(en: str, ru: str, description: str | None = None, secret: bool = False) -> Any:
+    """A credential field, labelled in English and Russian for the web app's form."""
+    extra: dict[str, Any] = {"x-i18n": {"ru": {"title": ru}}}
+    if secret:
+        extra["x-widget"] = "password"
+    return Field(min_length=1, title=en, description=description, json_schema_extra=extra)
+
+
+DOMAIN_HINT = "Your account's address: yourcompany.amocrm.ru"
+
+
+class LongLivedToken(BaseModel):
+    """A long-lived token made in the account's integration settings; it cannot be
+    renewed, so it is reported before it expires."""
+
+    model_config = ConfigDict(
+        title="Long-lived token",
+        json_schema_extra={"x-i18n": {"ru": {"title": "Долгосрочный токен"}}},
+    )
+
+    domain: str = _field("Account address", "Адрес аккаунта", DOMAIN_HINT)
+    access_token: str = _field("Long-lived token", "Долгосрочный токен", secret=True)
+
+
+class PrivateIntegration(BaseModel):
+    """A private integration's keys and the authorization code its settings show."""
+
+    model_config = ConfigDict(
+        title="Private integration",
+        json_schema_extra={"x-i18n": {"ru": {"title": "Приватная интеграция"}}},
+    )
+
+    domain: str = _field("Account address", "Адрес аккаунта", DOMAIN_HINT)
+    client_id: str = _field("Integration id", "ID интеграции")
+    client_secret: str = _field("Secret key", "Секретный ключ", secret=True)
+    redirect_uri: str = _field("Redirect URL", "Ссылка для перенаправления")
+    code: str = _field("Authorization code", "Код авторизации", secret=True)
 
 
 class AmoProvider(ConnectionProvider):
@@ -93,6 +129,8 @@ class AmoProvider(ConnectionProvider):
     title = "amoCRM"
     # amoCRM's refresh tokens die after three months unused: renew monthly regardless.
     keep_alive = timedelta(days=30)
+    consent = True
+    credential_forms = (LongLivedToken, PrivateIntegration)
 
     def __init__(self, settings: AmoSettings | None = None) -> None:
         self._settings = settings
@@ -166,17 +204,17 @@ class AmoProvider(ConnectionProvider):
         return await self._exchange(domain, code, {})
 
     async def connect_with_credentials(self, fields: Mapping[str, Any]) -> NewConnection:
-        if all(fields.get(name) for name in PRIVATE_INTEGRATION_FIELDS):
-            integration = {
-                key: str(fields[key]) for key in ("client_id", "client_secret", "redirect_uri")
-            }
-            return await self._exchange(str(fields["domain"]), str(fields["code"]), integration)
-        if all(fields.get(name) for name in LONG_LIVED_FIELDS):
-            base = self._base_or_refuse(str(fields["domain"]))
-            token = str(fields["access_token"])
+        private = _parsed(PrivateIntegration, fields)
+        if private is not None:
+            integration = private.model_dump(include={"client_id", "client_secret", "redirect_uri"})
+            return await self._exchange(private.domain, private.code, integration)
+        long_lived = _parsed(LongLivedToken, fields)
+        if long_lived is not None:
+            base = self._base_or_refuse(long_lived.domain)
+            token = long_lived.access_token
             account = await self._account(base, token)
             return self._new_connection(
-                str(fields["domain"]), account, {"access_token": token}, jwt_expiry(token)
+                long_lived.domain, account, {"access_token": token}, jwt_expiry(token)
             )
         raise AuthorizationError(
             "send either a long-lived token (domain, access_token) or a private integration's "
@@ -328,3 +366,16 @@ class AmoProvider(ConnectionProvider):
             return None
         domain = response.json().get("domain")
         return str(domain).lower() if domain else None
+
+
+Form = TypeVar("Form", bound=BaseModel)
+
+
+def _parsed(form: type[Form], fields: Mapping[str, Any]) -> Form | None:
+    """The fields read as `form`, or None when they are not (all) there."""
+    try:
+        return form.model_validate(
+            {key: str(value) for key, value in fields.items() if value is not None}
+        )
+    except ValidationError:
+        return None

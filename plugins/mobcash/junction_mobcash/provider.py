@@ -39,27 +39,65 @@ PROBE_PAYER = "0"
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
+def _label(en: str, ru: str, description: str = "", secret: bool = False) -> Any:
+    """A credential field's label in English and Russian, for the web app's form."""
+    extra: dict[str, Any] = {"x-i18n": {"ru": {"title": ru}}}
+    if secret:
+        extra["x-widget"] = "password"
+    return Field(title=en, description=description or None, json_schema_extra=extra)
+
+
 class ManualFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        title="Browser session",
+        json_schema_extra={
+            "description": "Copied from the cash desk's page in a logged-in browser.",
+            "x-i18n": {
+                "ru": {
+                    "title": "Сессия браузера",
+                    "description": "Скопированная со страницы кассы в браузере, где вы вошли.",
+                }
+            },
+        },
+    )
 
     mode: Literal["manual"]
-    base_url: Text
-    location: Text
-    access_token: Annotated[str, Field(min_length=8, max_length=4000)]
-    user_id: Text
-    session_id: Text
-    cashbox_code: str = Field(default="", max_length=100)
+    base_url: Annotated[Text, _label("Cash desk address", "Адрес кассы")]
+    location: Annotated[Text, _label("Location", "Точка")]
+    access_token: Annotated[
+        str, Field(min_length=8, max_length=4000), _label("Access token", "Токен", secret=True)
+    ]
+    user_id: Annotated[Text, _label("User id", "ID пользователя")]
+    session_id: Annotated[Text, _label("Session id", "ID сессии", secret=True)]
+    cashbox_code: Annotated[
+        str, Field(default="", max_length=100), _label("Cash desk code", "Код кассы")
+    ]
 
 
 class CashboxFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        title="Cash desk log-in",
+        json_schema_extra={
+            "description": "Junction logs in itself and logs in again when the session ends.",
+            "x-i18n": {
+                "ru": {
+                    "title": "Вход в кассу",
+                    "description": "Junction входит сам и входит снова, когда сессия кончается.",
+                }
+            },
+        },
+    )
 
     mode: Literal["cashbox"]
-    base_url: Text
-    location: Text
-    cashbox_code: Annotated[str, Field(min_length=1, max_length=100)]
-    login: Text
-    password: Text
+    base_url: Annotated[Text, _label("Cash desk address", "Адрес кассы")]
+    location: Annotated[Text, _label("Location", "Точка")]
+    cashbox_code: Annotated[
+        str, Field(min_length=1, max_length=100), _label("Cash desk code", "Код кассы")
+    ]
+    login: Annotated[Text, _label("Login", "Логин")]
+    password: Annotated[Text, _label("Password", "Пароль", secret=True)]
 
 
 Fields = TypeAdapter(Annotated[ManualFields | CashboxFields, Field(discriminator="mode")])
@@ -85,6 +123,7 @@ def _explain(error: ValidationError) -> str:
 class MobCashProvider(ConnectionProvider):
     name = "mobcash"
     title = "MobCash"
+    credential_forms = (CashboxFields, ManualFields)
 
     def __init__(self, settings: MobCashSettings | None = None) -> None:
         self._settings = settings
