@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.billing.metering import resume_billing_paused
+from junction.db.base import utcnow
 from junction.events.models import EventStatus, PauseCause
 from junction.events.processing import process_event
 from junction.settings import Settings
@@ -73,6 +75,10 @@ async def test_orders_past_the_quota_wait_and_become_leads_in_order_after_an_upg
 
     endpoint = shop.endpoint("generic-json")
     events = [event_for(endpoint, _order(n), f"src:order:G-{n}") for n in range(1, 9)]
+    # Delivered one after another (made in one flush, they could share a microsecond).
+    start = utcnow()
+    for n, event in enumerate(events):
+        event.received_at = event.next_attempt_at = start + timedelta(milliseconds=n)
     await session.commit()
     for event in events:  # each order's job, as they came
         await process_event(shop.runtime, event.tenant_id, event.id)
