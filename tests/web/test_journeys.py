@@ -287,7 +287,7 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     # 1. Connect amoCRM: its consent page, then back to the connections page.
     await _switch_to(owner)
     await owner.get_by_role("navigation").get_by_role("link", name="Connections").click()
-    await owner.get_by_role("button", name="Connect amoCRM").click()
+    await owner.get_by_role("button", name="Connect amoCRM", exact=True).click()
     await expect(owner.get_by_role("heading", level=1)).to_contain_text("Allow access")
     await screens.shot(owner, "amocrm-consent")
     await owner.get_by_role("button", name="Allow").click()
