@@ -204,9 +204,34 @@ async def test_staff_see_the_plugins_they_can_install(app: FastAPI, session: Asy
         listed = (await staff.client.get("/api/staff/plugins")).json()
     by_name = {plugin["name"]: plugin for plugin in listed}
     assert {"echo", "order_to_lead", "mobcash", "amocrm", "shops"} <= set(by_name)
-    assert by_name["order_to_lead"]["title"] == "Order → lead"
+    order_to_lead = by_name["order_to_lead"]
+    assert order_to_lead["title"] == "Order → lead"
+    assert order_to_lead["description"].startswith("Each shop order becomes an amoCRM lead")
+    assert order_to_lead["i18n"]["ru"]["title"] == "Заказ → сделка"
     async with await sign_in(app, session, TenantFactory()) as owner:
         assert (await owner.client.get("/api/staff/plugins")).status_code == 403
+
+
+async def test_a_tenant_sees_its_plugins_by_their_titles(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    shop = TenantFactory()
+    PluginInstallationFactory(plugin="echo", tenant=shop)
+    # A plugin this installation no longer loads is still listed, by its name.
+    PluginInstallationFactory(plugin="retired", tenant=shop)
+    await session.commit()
+    session.info.clear()
+    async with await sign_in(app, session, shop) as owner:
+        listed = (await owner.client.get("/api/installations")).json()
+    assert [(i["plugin"], i["title"], i["description"], i["i18n"]) for i in listed] == [
+        (
+            "echo",
+            "Echo",
+            "Records the payload of every event it receives.",
+            {"ru": {"title": "Эхо", "description": "Записывает тело каждого события."}},
+        ),
+        ("retired", "retired", "", {}),
+    ]
 
 
 async def test_staff_see_failing_events_across_tenants_and_each_tenants_plugins(

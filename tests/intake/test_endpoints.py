@@ -122,7 +122,10 @@ async def test_a_workspace_creates_an_endpoint_that_takes_deliveries(
 ) -> None:
     existing = await _setup(session, token="tok-existing")
     formats = (await client.get("/api/endpoints/formats", headers=_auth())).json()
-    assert {"name": "echo", "title": "Echo (any JSON or form body)", "sample": None} in formats
+    [echo] = [f for f in formats if f["name"] == "echo"]
+    assert echo["title"] == "Echo (any JSON or form body)"
+    assert echo["i18n"] == {"ru": {"title": "Эхо (любое тело JSON или формы)"}}
+    assert echo["sample"] is None
     [opencart] = [f for f in formats if f["name"] == "opencart"]
     assert opencart["sample"]["content_type"] == "application/json"
     assert '"order_id": "1001"' in opencart["sample"]["body"]

@@ -151,14 +151,14 @@ async def _logged_in(browser: Browser, web: Junction, screens: Screens, email: s
     return page
 
 
-async def _install_as_staff(staff: Page, slug: str, plugin: str) -> None:
-    """In the staff console: find the tenant, install the plugin for it."""
+async def _install_as_staff(staff: Page, slug: str, plugin: str, title: str) -> None:
+    """In the staff console: find the tenant, install the plugin (picked by its title)."""
     await staff.get_by_role("link", name="Staff console").click()
     await staff.get_by_label("Find a tenant").fill(slug)
     row = staff.locator(f"[data-tenant='{slug}']")
     await expect(row).to_have_count(1)
     await row.get_by_label("Plugin").click()
-    await staff.get_by_role("option", name=plugin).click()
+    await staff.get_by_role("option", name=title, exact=True).click()
     await row.get_by_role("button", name="Install").click()
     await expect(row).to_contain_text(plugin)
 
@@ -180,7 +180,7 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
 
     # Staff find the tenant and install the echo plugin for it.
     staff = await _logged_in(browser, web, screens, staff_email)
-    await _install_as_staff(staff, f"tea-shop-{suffix}", "echo")
+    await _install_as_staff(staff, f"tea-shop-{suffix}", "echo", "Echo")
     await screens.shot(staff, "staff-console")
 
     # The tenant makes a webhook URL for it.
@@ -190,7 +190,7 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     await owner.get_by_label("Format").first.click()
     await owner.get_by_role("option", name=re.compile("Echo")).click()
     await owner.get_by_label("Sends its events to").first.click()
-    await owner.get_by_role("option", name="echo").click()
+    await owner.get_by_role("option", name="Echo", exact=True).click()
     await owner.get_by_role("button", name="Create").click()
     url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
     assert url.startswith(f"{web.base}/hooks/")
@@ -282,7 +282,7 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     _account(web, mail_capture, staff_email, f"Junction ops {suffix}")
     web.command("staff", "grant", staff_email)
     staff = await _logged_in(browser, web, screens, staff_email)
-    await _install_as_staff(staff, f"flower-shop-{suffix}", "order_to_lead")
+    await _install_as_staff(staff, f"flower-shop-{suffix}", "order_to_lead", "Order → lead")
 
     # 1. Connect amoCRM: its consent page, then back to the connections page.
     await _switch_to(owner)
@@ -299,7 +299,7 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
     await owner.get_by_label("Name").fill("Flower shop")
     await _pick(owner, "Format", re.compile("OpenCart"))
-    await _pick(owner, "Sends its events to", "order_to_lead")
+    await _pick(owner, "Sends its events to", "Order → lead")
     await owner.get_by_role("button", name="Create").click()
     url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
     await expect(owner.get_by_text(f"curl -X POST '{url}'")).to_be_visible()
@@ -410,13 +410,19 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
         await expect(owner.get_by_role("heading", level=2)).to_have_text(heading)
         await screens.shot(owner, name or "onboarding")
     await owner.get_by_role("navigation").locator("a[href='/app/plugins']").click()
+    await expect(owner.get_by_text("Заказ → сделка")).to_be_visible()
     await owner.get_by_role("link", name="Настроить").click()
+    await expect(owner.get_by_role("heading", name="Заказ → сделка")).to_be_visible()
     await expect(owner.get_by_text("Воронка")).to_be_visible()
     await expect(owner.locator("fieldset", has_text="Соответствие полей")).to_be_visible()
     await screens.shot(owner, "plugin-form")
     await owner.get_by_role("navigation").locator("a[href='/app/events']").click()
     await owner.locator("tr[data-event]").first.get_by_role("link").click()
     await expect(owner.get_by_text("Попытки").first).to_be_visible()
+    # Dates as Russian readers write them.
+    await expect(
+        owner.get_by_text(re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}$")).first
+    ).to_be_visible()
     await screens.shot(owner, "event")
 
 

@@ -2021,6 +2021,17 @@ export interface components {
             config_schema: {
                 [key: string]: unknown;
             };
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** I18N */
+            i18n?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** Plugin */
             plugin: string;
             /** Title */
@@ -2028,6 +2039,17 @@ export interface components {
         };
         /** FormatOut */
         FormatOut: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** I18N */
+            i18n?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** Name */
             name: string;
             sample?: components["schemas"]["SampleOut"] | null;
@@ -2061,8 +2083,19 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
+            /**
+             * Description
+             * @default
+             */
+            description: string;
             /** Enabled */
             enabled: boolean;
+            /** I18N */
+            i18n?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /**
              * Id
              * Format: uuid
@@ -2070,6 +2103,8 @@ export interface components {
             id: string;
             /** Plugin */
             plugin: string;
+            /** Title */
+            title: string;
         };
         /** InvitationIn */
         InvitationIn: {
@@ -2246,6 +2281,17 @@ export interface components {
         PlanSource: "free" | "subscription" | "granted";
         /** PluginOut */
         PluginOut: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** I18N */
+            i18n?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** Name */
             name: string;
             /** Title */
@@ -2444,10 +2490,21 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
             /** Enabled */
             enabled: boolean;
             /** Endpoints */
             endpoints: number;
+            /** I18N */
+            i18n?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /**
              * Id
              * Format: uuid
@@ -2455,6 +2512,8 @@ export interface components {
             id: string;
             /** Plugin */
             plugin: string;
+            /** Title */
+            title: string;
         };
         /** SubscriptionOut */
         SubscriptionOut: {

@@ -5,6 +5,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { useSession } from "../auth";
 import { QueryState } from "../components/States";
+import { useLocale } from "../i18n/locale";
 
 export function Billing() {
   const { t } = useTranslation();
@@ -104,6 +105,7 @@ export function Billing() {
 }
 
 function Invoices() {
+  const { day } = useLocale();
   const { t } = useTranslation();
   const invoices = useQuery({ queryKey: ["invoices"], queryFn: () => unwrap(api.GET("/api/billing/invoices")) });
   return (
@@ -115,7 +117,7 @@ function Invoices() {
             <Table.Tbody>
               {list.map((invoice) => (
                 <Table.Tr key={invoice.id}>
-                  <Table.Td>{invoice.created ? new Date(invoice.created).toLocaleDateString() : ""}</Table.Td>
+                  <Table.Td>{invoice.created ? day(invoice.created) : ""}</Table.Td>
                   <Table.Td>{invoice.status}</Table.Td>
                   <Table.Td>
                     {((invoice.amount_due ?? 0) / 100).toFixed(2)} {invoice.currency?.toUpperCase()}

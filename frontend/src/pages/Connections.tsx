@@ -9,10 +9,12 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { placeErrors, SchemaForm, validate, withConstants, words, type Config, type Errors, type SchemaNode } from "../components/SchemaForm";
 import { QueryState } from "../components/States";
+import { useLocale } from "../i18n/locale";
 
 const HEALTHY = ["healthy", "expiring"];
 
 function Checks({ connection }: { connection: Schemas["ConnectionOut"] }) {
+  const { when } = useLocale();
   const { t } = useTranslation();
   const checks = useQuery({
     queryKey: ["checks", connection.id],
@@ -25,7 +27,7 @@ function Checks({ connection }: { connection: Schemas["ConnectionOut"] }) {
           <Table.Tbody>
             {list.slice(0, 10).map((check, index) => (
               <Table.Tr key={index}>
-                <Table.Td>{new Date(check.checked_at).toLocaleString()}</Table.Td>
+                <Table.Td>{when(check.checked_at)}</Table.Td>
                 <Table.Td>{t(`connections.status.${check.status}`)}</Table.Td>
                 <Table.Td><Text size="sm">{check.detail}</Text></Table.Td>
               </Table.Tr>

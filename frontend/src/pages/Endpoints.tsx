@@ -9,6 +9,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
+import { useLocale } from "../i18n/locale";
 
 /** A curl command sending the format's sample order to the URL, quoted for a POSIX shell. */
 export function sampleCurl(url: string, sample: Schemas["SampleOut"] | null | undefined): string | null {
@@ -97,6 +98,7 @@ function SigningSecret({ endpoint }: { endpoint: Schemas["EndpointOut"] }) {
 }
 
 function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; manage: boolean }) {
+  const { when, named } = useLocale();
   const { t } = useTranslation();
   const client = useQueryClient();
   const rotate = useMutation({
@@ -105,13 +107,14 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
     onSuccess: () => client.invalidateQueries({ queryKey: ["endpoints"] }),
   });
   const formats = useFormats();
-  const curl = sampleCurl(endpoint.url, formats.data?.find((f) => f.name === endpoint.source_format)?.sample);
+  const format = formats.data?.find((f) => f.name === endpoint.source_format);
+  const curl = sampleCurl(endpoint.url, format?.sample);
   return (
     <Card withBorder data-endpoint={endpoint.name}>
       <Stack gap="xs">
         <Group justify="space-between">
           <Title order={3} size="h4">{endpoint.name}</Title>
-          <Text size="sm" c="dimmed">{t("endpoints.format")}: {endpoint.source_format}</Text>
+          <Text size="sm" c="dimmed">{t("endpoints.format")}: {format ? named(format).title : endpoint.source_format}</Text>
         </Group>
         <Group wrap="nowrap">
           <Code block tabIndex={0} style={{ flex: 1 }} data-testid="webhook-url">{endpoint.url}</Code>
@@ -131,7 +134,7 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
         )}
         {manage && curl && <TestOrder endpoint={endpoint} />}
         {endpoint.previous_token_valid_until && (
-          <Text size="sm" c="orange">{t("endpoints.oldUrlUntil", { when: new Date(endpoint.previous_token_valid_until).toLocaleString() })}</Text>
+          <Text size="sm" c="orange">{t("endpoints.oldUrlUntil", { when: when(endpoint.previous_token_valid_until) })}</Text>
         )}
         {manage && <SigningSecret endpoint={endpoint} />}
         {manage && (
@@ -147,6 +150,7 @@ function EndpointCard({ endpoint, manage }: { endpoint: Schemas["EndpointOut"]; 
 }
 
 function NewEndpoint() {
+  const { named } = useLocale();
   const { t } = useTranslation();
   const client = useQueryClient();
   const formats = useFormats();
@@ -177,13 +181,13 @@ function NewEndpoint() {
           <Select
             label={t("endpoints.format")}
             required
-            data={(formats.data ?? []).map((f) => ({ value: f.name, label: f.title }))}
+            data={(formats.data ?? []).map((f) => ({ value: f.name, label: named(f).title }))}
             {...form.getInputProps("source_format")}
           />
           <Select
             label={t("endpoints.plugin")}
             required
-            data={(installations.data ?? []).map((i) => ({ value: i.id, label: i.plugin }))}
+            data={(installations.data ?? []).map((i) => ({ value: i.id, label: named(i).title }))}
             {...form.getInputProps("installation_id")}
           />
           {failure && <Alert color="red" role="alert">{failure}</Alert>}

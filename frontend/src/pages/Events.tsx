@@ -8,6 +8,7 @@ import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { QueryState } from "../components/States";
+import { useLocale } from "../i18n/locale";
 
 type Status = Schemas["EventStatus"];
 const STATUSES: Status[] = ["received", "processing", "retrying", "done", "failed", "paused", "needs_review"];
@@ -65,6 +66,7 @@ function ReplayProgress({ replay }: { replay: Schemas["ReplayResult"] }) {
 }
 
 export function Events() {
+  const { when } = useLocale();
   const { t } = useTranslation();
   const { account } = useSession();
   const client = useQueryClient();
@@ -127,7 +129,7 @@ export function Events() {
               {page.items.map((event) => (
                 <Table.Tr key={event.id} data-event={event.id}>
                   <Table.Td>
-                    <Link to={`/app/events/${event.id}`}>{new Date(event.received_at).toLocaleString()}</Link>
+                    <Link to={`/app/events/${event.id}`}>{when(event.received_at)}</Link>
                   </Table.Td>
                   <Table.Td><StatusBadge status={event.status} /></Table.Td>
                   <Table.Td>{event.attempts}</Table.Td>
@@ -143,6 +145,7 @@ export function Events() {
 }
 
 export function EventDetail() {
+  const { when } = useLocale();
   const { t } = useTranslation();
   const { eventId = "" } = useParams();
   const { account } = useSession();
@@ -178,7 +181,7 @@ export function EventDetail() {
               <Timeline bulletSize={18} lineWidth={2} mt="sm">
                 {event.attempt_log.map((attempt) => (
                   <Timeline.Item key={attempt.number} title={`#${attempt.number} · ${t(`events.outcome.${attempt.outcome ?? "running"}`)}`}>
-                    <Text size="xs" c="dimmed">{new Date(attempt.started_at).toLocaleString()}</Text>
+                    <Text size="xs" c="dimmed">{when(attempt.started_at)}</Text>
                     {attempt.error && <Text size="sm" c="red">{attempt.error}</Text>}
                     {attempt.log.map((entry, index) => (
                       <Text key={index} size="sm">

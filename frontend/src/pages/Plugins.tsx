@@ -10,9 +10,11 @@ import { api, ApiError, unwrap } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { placeErrors, SchemaForm, validate, type Choices, type Config, type Errors, type SchemaNode } from "../components/SchemaForm";
 import { QueryState } from "../components/States";
+import { useLocale } from "../i18n/locale";
 
 
 export function Plugins() {
+  const { named } = useLocale();
   const { t } = useTranslation();
   const installations = useQuery({ queryKey: ["installations"], queryFn: () => unwrap(api.GET("/api/installations")) });
   return (
@@ -23,7 +25,10 @@ export function Plugins() {
           list.map((installation) => (
             <Card withBorder key={installation.id}>
               <Group justify="space-between">
-                <Text fw={600}>{installation.plugin}</Text>
+                <div>
+                  <Text fw={600}>{named(installation).title}</Text>
+                  <Text size="sm" c="dimmed">{named(installation).description}</Text>
+                </div>
                 <Group>
                   <Badge color={installation.enabled ? "green" : "gray"}>{installation.enabled ? t("alerts.on") : t("alerts.off")}</Badge>
                   <Button component={Link} to={`/app/plugins/${installation.id}`} size="xs" variant="light">
@@ -46,6 +51,7 @@ function parsedSample(sample: { body: string; content_type: string }): string {
 }
 
 function Preview({ installationId }: { installationId: string }) {
+  const { named } = useLocale();
   const { t } = useTranslation();
   const formats = useQuery({ queryKey: ["formats"], queryFn: () => unwrap(api.GET("/api/endpoints/formats")) });
   const endpoints = useQuery({ queryKey: ["endpoints"], queryFn: () => unwrap(api.GET("/api/endpoints")) });
@@ -69,7 +75,7 @@ function Preview({ installationId }: { installationId: string }) {
   return (
     <Card withBorder>
       <Title order={3} size="h5">{t("plugins.preview")}</Title>
-      <Select label={t("endpoints.format")} data={withSamples.map((f) => ({ value: f.name, label: f.title }))} value={format}
+      <Select label={t("endpoints.format")} data={withSamples.map((f) => ({ value: f.name, label: named(f).title }))} value={format}
         onChange={(value) => { setPicked(value); setSample(null); }} allowDeselect={false} />
       <JsonInput label={t("plugins.sample")} value={shown} onChange={setSample} autosize minRows={3} maxRows={16} validationError={t("connections.notJson")} mt="sm" />
       <Button mt="sm" variant="light" loading={preview.isPending} onClick={() => preview.mutate()}>{t("plugins.showRequests")}</Button>
@@ -87,6 +93,7 @@ function Preview({ installationId }: { installationId: string }) {
 }
 
 export function PluginConfig() {
+  const { named } = useLocale();
   const { t } = useTranslation();
   const { installationId = "" } = useParams();
   const { account } = useSession();
@@ -130,7 +137,7 @@ export function PluginConfig() {
           };
           return (
             <>
-              <Title order={2}>{data.title}</Title>
+              <Title order={2}>{named(data).title}</Title>
               {data.choices_problem && <Alert color="orange" role="status">{t("plugins.noChoices", { problem: data.choices_problem })}</Alert>}
               <form
                 noValidate

@@ -9,8 +9,10 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { type Account, useSession } from "../auth";
 import { QueryState } from "../components/States";
 import { StatusBadge } from "./Events";
+import { useLocale } from "../i18n/locale";
 
 function TenantRow({ tenant, plugins }: { tenant: Schemas["TenantOut"]; plugins: Schemas["PluginOut"][] }) {
+  const { named } = useLocale();
   const { t } = useTranslation();
   const client = useQueryClient();
   const { accept } = useSession();
@@ -52,7 +54,7 @@ function TenantRow({ tenant, plugins }: { tenant: Schemas["TenantOut"]; plugins:
             size="xs"
             aria-label={t("staff.plugin")}
             placeholder={t("staff.plugin")}
-            data={plugins.filter((p) => !(tenant.plugins ?? []).includes(p.name)).map((p) => ({ value: p.name, label: p.name }))}
+            data={plugins.filter((p) => !(tenant.plugins ?? []).includes(p.name)).map((p) => ({ value: p.name, label: named(p).title }))}
             value={plugin}
             onChange={setPlugin}
             w={150}
@@ -119,6 +121,7 @@ export function Staff() {
 }
 
 function FailingEvents({ events, withTenant }: { events: Schemas["FailingEventOut"][]; withTenant: boolean }) {
+  const { when } = useLocale();
   const { t } = useTranslation();
   return (
     <Table aria-label={t("staff.failing")}>
@@ -133,7 +136,7 @@ function FailingEvents({ events, withTenant }: { events: Schemas["FailingEventOu
             <Table.Td>{event.plugin ?? "—"}</Table.Td>
             <Table.Td><StatusBadge status={event.status} /></Table.Td>
             <Table.Td><Text size="sm" lineClamp={2}>{event.last_error ?? ""}</Text></Table.Td>
-            <Table.Td><Text size="xs" c="dimmed">{new Date(event.received_at).toLocaleString()}</Text></Table.Td>
+            <Table.Td><Text size="xs" c="dimmed">{when(event.received_at)}</Text></Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>
@@ -143,6 +146,7 @@ function FailingEvents({ events, withTenant }: { events: Schemas["FailingEventOu
 
 /** One tenant: its plugins (configured or not, fed by how many URLs; uninstalling asks twice) and its failing events. */
 export function StaffTenant() {
+  const { named } = useLocale();
   const { t } = useTranslation();
   const { tenantId = "" } = useParams();
   const client = useQueryClient();
@@ -195,7 +199,7 @@ export function StaffTenant() {
               <Table.Tbody>
                 {list.map((installation) => (
                   <Table.Tr key={installation.id} data-installation={installation.plugin}>
-                    <Table.Td>{installation.plugin}</Table.Td>
+                    <Table.Td>{named(installation).title}</Table.Td>
                     <Table.Td>
                       <Badge color={installation.configured ? "green" : "orange"} variant="light">
                         {installation.configured ? t("staff.configured") : t("staff.notConfigured")}
@@ -206,7 +210,7 @@ export function StaffTenant() {
                       {confirming === installation.id ? (
                         <Group gap="xs">
                           <Button size="xs" color="red" loading={uninstall.isPending} onClick={() => uninstall.mutate(installation.id)}>
-                            {t("staff.confirmUninstall", { plugin: installation.plugin })}
+                            {t("staff.confirmUninstall", { plugin: named(installation).title })}
                           </Button>
                           <Button size="xs" variant="subtle" onClick={() => setConfirming(null)}>{t("common.cancel")}</Button>
                         </Group>

@@ -8,6 +8,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
+import { useLocale } from "../i18n/locale";
 
 const ROLES = ["owner", "admin", "viewer"] as const;
 
@@ -120,6 +121,7 @@ export function Members() {
 }
 
 export function Audit() {
+  const { when } = useLocale();
   const { t } = useTranslation();
   const audit = useQuery({ queryKey: ["audit"], queryFn: () => unwrap(api.GET("/api/audit")) });
   return (
@@ -139,7 +141,7 @@ export function Audit() {
             <Table.Tbody>
               {list.map((entry) => (
                 <Table.Tr key={entry.id}>
-                  <Table.Td>{new Date(entry.created_at).toLocaleString()}</Table.Td>
+                  <Table.Td>{when(entry.created_at)}</Table.Td>
                   <Table.Td>{entry.actor_type}</Table.Td>
                   <Table.Td>{entry.action}</Table.Td>
                   <Table.Td><Code>{JSON.stringify(entry.diff)}</Code></Table.Td>

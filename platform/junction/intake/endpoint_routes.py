@@ -18,6 +18,7 @@ from junction.intake.models import InboundEndpoint
 from junction.intake.parsing import parse_body
 from junction.intake.service import store_delivery
 from junction.intake.tokens import new_signing_secret
+from junction.plugins.described import Described, source_words
 from junction.plugins.interfaces import Delivery, Source
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
@@ -65,9 +66,8 @@ class SampleOut(BaseModel):
     content_type: str
 
 
-class FormatOut(BaseModel):
+class FormatOut(Described):
     name: str
-    title: str
     # An order as this format's platform sends it (order id 1001); null: none offered.
     sample: SampleOut | None = None
 
@@ -122,7 +122,7 @@ async def list_endpoints(
 async def formats(caller: CallerDep, runtime: RuntimeDep) -> list[FormatOut]:
     """The shop formats an endpoint can read, as the installed plugins provide them."""
     return [
-        FormatOut(name=name, title=getattr(source, "title", name) or name, sample=_sample(source))
+        FormatOut(name=name, sample=_sample(source), **source_words(source))
         for name, source in sorted(runtime.registry.sources.items())
     ]
 

@@ -10,7 +10,7 @@ Hooks take no arguments and return descriptions or objects (see
 `junction.plugins.interfaces`); they are called once, when a process starts. A plugin
 implements `junction_plugin` and whichever of the others it contributes to.
 
-Contract version: 5 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
+Contract version: 7 (2 added `junction_sandboxes` and `ConnectionProvider.refresh`;
 3 added `Integration.process_batch`, `Integration.max_batch_size`,
 `Integration.preview`, `Integration.check_config`, `Integration.clear_cache`,
 `Source.acknowledge`, `Source.secret_headers`, `Source.secret_fields` and the event
@@ -20,7 +20,8 @@ one provider's credentials may renew (an OAuth grant) or not (a pasted token), a
 `ConnectionProvider.keep_alive` and `ProbeResult.refused`; 5 added
 `Integration.config_choices` and `Choice`; 6 added `Source.sample`,
 `SampleDelivery`, `ConnectionProvider.consent` and
-`ConnectionProvider.credential_forms`).
+`ConnectionProvider.credential_forms`; 7 added `PluginInfo.i18n` and `Source.i18n`,
+titles and descriptions in other languages).
 Hooks are only added; a change to an existing one bumps it.
 """
 
@@ -39,7 +40,7 @@ from junction.plugins.interfaces import (
 )
 
 PROJECT_NAME = "junction"
-CONTRACT_VERSION = 6
+CONTRACT_VERSION = 7
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from junction.connections.credentials import ConnectionCredentials
+
+
+# A title and description in other languages, by language code:
+# `{"ru": {"title": "…", "description": "…"}}` (the English ones are `title` and
+# `description` themselves). The web app shows the reader's language where given.
+Translations = Mapping[str, Mapping[str, str]]
 
 
 class NoConfig(BaseModel):
@@ -38,6 +44,7 @@ class PluginInfo:
     # An installation's settings; its JSON schema is the web app's form (with the hints
     # of `junction.plugins.config_schema`: labels in other languages, connections …).
     config_model: type[BaseModel] = NoConfig
+    i18n: Translations = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class Source(ABC):
 
     name: str
     title: str
+    i18n: ClassVar[Translations] = {}
     # Where the format's deliveries carry a credential (an API key in a header or a
     # top-level body field): never stored with the event, so never shown again.
     secret_headers: frozenset[str] = frozenset()

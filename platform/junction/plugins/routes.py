@@ -18,6 +18,7 @@ from junction.connections.models import Connection
 from junction.events.services import EventServices
 from junction.intake.models import InboundEndpoint
 from junction.plugins.config_schema import connection_settings
+from junction.plugins.described import Described, plugin_words
 from junction.plugins.interfaces import (
     AttemptLog,
     Checkpoint,
@@ -31,13 +32,21 @@ from junction.plugins.registry import PluginError
 router = APIRouter(prefix="/api/installations", tags=["installations"])
 
 
-class InstallationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class InstallationOut(Described):
     id: uuid.UUID
     plugin: str
     enabled: bool
     config: dict[str, Any]
+
+
+def _out(runtime: Any, installation: PluginInstallation) -> InstallationOut:
+    return InstallationOut(
+        id=installation.id,
+        plugin=installation.plugin,
+        enabled=installation.enabled,
+        config=installation.config,
+        **plugin_words(runtime.registry, installation.plugin),
+    )
 
 
 class PreviewRequest(BaseModel):
@@ -84,10 +93,12 @@ def _integration(runtime: Any, installation: PluginInstallation) -> Integration:
 
 
 @router.get("", operation_id="installations-list")
-async def list_installations(caller: CallerDep, session: SessionDep) -> list[InstallationOut]:
+async def list_installations(
+    caller: CallerDep, session: SessionDep, runtime: RuntimeDep
+) -> list[InstallationOut]:
     """The tenant's plugins and their configuration."""
     rows = await session.scalars(select(PluginInstallation).order_by(PluginInstallation.plugin))
-    return [InstallationOut.model_validate(row) for row in rows]
+    return [_out(runtime, row) for row in rows]
 
 
 @router.post("/{installation_id}/preview", operation_id="installations-preview")
@@ -165,9 +176,8 @@ class ChoiceOut(BaseModel):
     group: str | None = None
 
 
-class FormOut(BaseModel):
+class FormOut(Described):
     plugin: str
-    title: str
     # The configuration's JSON schema (the plugin's config model).
     config_schema: dict[str, Any]
     config: dict[str, Any]
@@ -221,7 +231,7 @@ async def form(
         ]
     return FormOut(
         plugin=installation.plugin,
-        title=info.title,
+        **plugin_words(runtime.registry, installation.plugin),
         config_schema=schema,
         config=installation.config,
         choices=choices,
@@ -273,7 +283,7 @@ async def save_config(
             diff,
         )
     await session.commit()
-    return InstallationOut.model_validate(installation)
+    return _out(runtime, installation)
 
 
 @router.post("/{installation_id}/clear-cache", operation_id="installations-clear-cache")

@@ -35,6 +35,7 @@ from junction.events.models import Event, EventStatus
 from junction.events.routes import ResolveIn, resolve_as
 from junction.events.schemas import EventSummary
 from junction.intake.models import InboundEndpoint
+from junction.plugins.described import Described, plugin_words
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
 from junction.runtime import Runtime
@@ -203,9 +204,8 @@ async def resume(tenant_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> 
     return await _set_status(session, staff, tenant_id, TenantStatus.active)
 
 
-class PluginOut(BaseModel):
+class PluginOut(Described):
     name: str
-    title: str
     version: str
 
 
@@ -213,7 +213,7 @@ class PluginOut(BaseModel):
 async def plugins(staff: StaffDep, runtime: RuntimeDep) -> list[PluginOut]:
     """The plugins this installation has loaded: what staff can install."""
     return [
-        PluginOut(name=name, title=loaded.info.title, version=loaded.info.version)
+        PluginOut(name=name, version=loaded.info.version, **plugin_words(runtime.registry, name))
         for name, loaded in sorted(runtime.registry.plugins.items())
     ]
 
@@ -416,7 +416,7 @@ async def unhealthy_connections(
         ]
 
 
-class StaffInstallationOut(BaseModel):
+class StaffInstallationOut(Described):
     id: uuid.UUID
     plugin: str
     enabled: bool
@@ -452,6 +452,7 @@ async def tenant_installations(
             configured=_valid(runtime, row),
             endpoints=count,
             created_at=row.created_at,
+            **plugin_words(runtime.registry, row.plugin),
         )
         for row, count in rows.all()
     ]

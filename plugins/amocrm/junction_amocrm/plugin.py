@@ -22,6 +22,12 @@ def junction_plugin() -> PluginInfo:
         title="amoCRM",
         version=VERSION,
         description="Connects amoCRM and Kommo accounts over OAuth2.",
+        i18n={
+            "ru": {
+                "title": "amoCRM",
+                "description": "Подключает аккаунты amoCRM и Kommo по OAuth2.",
+            }
+        },
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from junction.plugins.interfaces import (
     PermanentError,
     PluginInfo,
     Source,
+    Translations,
 )
 
 SIGNATURE_HEADER = "x-echo-signature"
@@ -45,6 +46,7 @@ class EchoSource(Source):
 
     name = "echo"
     title = "Echo (any JSON or form body)"
+    i18n: ClassVar[Translations] = {"ru": {"title": "Эхо (любое тело JSON или формы)"}}
 
     def verify(self, delivery: Delivery, signing_secret: str) -> bool:
         given = delivery.headers.get(SIGNATURE_HEADER, "")
@@ -88,6 +90,7 @@ def junction_plugin() -> PluginInfo:
         title="Echo",
         version=VERSION,
         description="Records the payload of every event it receives.",
+        i18n={"ru": {"title": "Эхо", "description": "Записывает тело каждого события."}},
         config_model=EchoConfig,
     )
 

@@ -15,7 +15,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,7 @@ from junction.plugins.interfaces import (
     OutcomeUnknown,
     PermanentError,
     Source,
+    Translations,
 )
 from junction_mobcash.api import (
     INSUFFICIENT_BALANCE,
@@ -67,6 +68,7 @@ class DepositSource(Source):
 
     name = "mobcash-deposit"
     title = "MobCash deposit request (JSON)"
+    i18n: ClassVar[Translations] = {"ru": {"title": "Запрос на пополнение MobCash (JSON)"}}
 
     def verify(self, delivery: Delivery, signing_secret: str) -> bool:
         given = delivery.headers.get(SIGNATURE_HEADER, "")

@@ -32,6 +32,12 @@ def junction_plugin() -> PluginInfo:
         title="MobCash",
         version=VERSION,
         description="Tops players up from a MobCash cash desk, never twice.",
+        i18n={
+            "ru": {
+                "title": "MobCash",
+                "description": "Пополняет счета игроков из кассы MobCash, никогда не дважды.",
+            }
+        },
         config_model=DepositConfig,
     )
 

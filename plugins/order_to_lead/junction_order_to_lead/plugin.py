@@ -197,6 +197,14 @@ def junction_plugin() -> PluginInfo:
         description="Each shop order becomes an amoCRM lead on the partner's contact, with "
         "its fields mapped, a note with the whole order, and its products linked.",
         config_model=OrderToLeadConfig,
+        i18n={
+            "ru": {
+                "title": "Заказ → сделка",
+                "description": "Каждый заказ магазина становится сделкой amoCRM на контакте "
+                "партнёра: поля по соответствию, примечание со всем заказом и заказанные "
+                "товары.",
+            }
+        },
     )
 
 

@@ -21,6 +21,13 @@ def junction_plugin() -> PluginInfo:
         title="Shop formats",
         version=VERSION,
         description="Reads WooCommerce, Shopify, OpenCart, Tilda and generic JSON orders.",
+        i18n={
+            "ru": {
+                "title": "Форматы магазинов",
+                "description": "Читает заказы WooCommerce, Shopify, OpenCart, Tilda и JSON "
+                "произвольного вида.",
+            }
+        },
     )
 
 

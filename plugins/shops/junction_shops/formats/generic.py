@@ -9,9 +9,9 @@ their canonical name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from junction.plugins.interfaces import Delivery
+from junction.plugins.interfaces import Delivery, Translations
 from junction_shops.formats.base import ShopFormat, as_object
 from junction_shops.order import Address, Customer, Item, Order, OrderFormatError, dig
 from junction_shops.reading import money, optional_money, text, timestamp
@@ -53,6 +53,7 @@ class GenericJson(ShopFormat):
 
     name = "generic-json"
     title = "Generic JSON (configurable paths)"
+    i18n: ClassVar[Translations] = {"ru": {"title": "JSON произвольного вида (пути настраиваются)"}}
 
     def idempotency_key(self, delivery: Delivery) -> str | None:
         # The paths are the installation's, unknown at intake: a top-level `id` if any,

@@ -7,9 +7,9 @@ be a string ("18.0000"), and "no value" may be `false`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from junction.plugins.interfaces import Delivery
+from junction.plugins.interfaces import Delivery, Translations
 from junction_shops.formats.base import ShopFormat, as_object, unflatten_form
 from junction_shops.order import Address, Customer, Item, Order, OrderFormatError
 from junction_shops.reading import money, optional_money, required_text, text, timestamp
@@ -47,6 +47,7 @@ class OpenCart(ShopFormat):
 
     name = "opencart"
     title = "OpenCart (getOrder fields and products)"
+    i18n: ClassVar[Translations] = {"ru": {"title": "OpenCart (поля и товары getOrder)"}}
 
     def idempotency_key(self, delivery: Delivery) -> str | None:
         payload = delivery.payload

@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from junction.plugins.interfaces import Delivery
+from junction.plugins.interfaces import Delivery, Translations
 from junction_shops.formats.base import ShopFormat, as_object
 from junction_shops.order import Customer, Item, Order, OrderFormatError
 from junction_shops.reading import money, optional_money, text
@@ -84,6 +84,7 @@ class Tilda(ShopFormat):
 
     name = "tilda"
     title = "Tilda (order forms)"
+    i18n: ClassVar[Translations] = {"ru": {"title": "Tilda (формы заказа)"}}
     secret_headers = frozenset({KEY_HEADER})
     secret_fields = frozenset({KEY_FIELD})
 
