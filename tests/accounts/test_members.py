@@ -181,3 +181,26 @@ async def test_keys_for_programs_are_shown_once_and_revoked(
             )
             assert revoked.status_code == 204
             assert (await program.get("/api/events", headers=headers)).status_code == 401
+
+
+async def test_the_audit_log_names_who_made_each_change(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    tenant = TenantFactory()
+    async with await sign_in(app, session, tenant) as owner:
+        me = (await owner.client.get("/api/auth/me")).json()["user"]["email"]
+        made = await owner.client.post(
+            "/api/api-keys", json={"name": "shop sync", "role": "admin"}, headers=owner.headers
+        )
+        async with _client(app) as program:
+            by_key = await program.post(
+                "/api/api-keys",
+                json={"name": "nightly", "role": "viewer"},
+                headers={"Authorization": f"Bearer {made.json()['key']}"},
+            )
+            assert by_key.status_code == 201
+        log = (await owner.client.get("/api/audit")).json()
+    assert [(e["action"], e["actor_type"], e["actor"]) for e in log] == [
+        ("api_key.created", "api_key", "shop sync"),
+        ("api_key.created", "user", me),
+    ]

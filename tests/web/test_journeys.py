@@ -393,14 +393,15 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     # The same workspace in Russian: every screen, with its data, in the other language.
     await owner.get_by_text("Русский").click()
     await expect(owner.locator("html")).to_have_attribute("lang", "ru")
-    for name, heading in [
-        ("", "С чего начать"),
-        ("connections", "Подключения"),
-        ("endpoints", "Адреса вебхуков"),
-        ("plugins", "Плагины"),
-        ("events", "События"),
-        ("members", "Участники"),
-        ("audit", "Журнал изменений"),
+    for name, heading, shown in [
+        ("", "С чего начать", owner.get_by_text("Готово")),
+        ("connections", "Подключения", owner.get_by_text("amoCRM: Sandbox Shop")),
+        ("endpoints", "Адреса вебхуков", owner.get_by_text("OpenCart (поля и товары getOrder)")),
+        ("plugins", "Плагины", owner.get_by_text("Заказ → сделка")),
+        ("events", "События", owner.get_by_text("выполнено")),
+        ("members", "Участники", owner.get_by_role("cell", name=owner_email)),
+        # Who changed what, in words: the mapping that was removed, by the person.
+        ("audit", "Журнал изменений", owner.get_by_text("config.mappings.shipping_method")),
     ]:
         await (
             owner.get_by_role("navigation")
@@ -408,9 +409,12 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
             .click()
         )
         await expect(owner.get_by_role("heading", level=2)).to_have_text(heading)
+        await expect(shown.first).to_be_visible()
         await screens.shot(owner, name or "onboarding")
+    changed = owner.get_by_role("row").filter(has_text="config.mappings.shipping_method")
+    await expect(changed.first).to_contain_text("Изменены настройки плагина")
+    await expect(changed.first).to_contain_text(owner_email)
     await owner.get_by_role("navigation").locator("a[href='/app/plugins']").click()
-    await expect(owner.get_by_text("Заказ → сделка")).to_be_visible()
     await owner.get_by_role("link", name="Настроить").click()
     await expect(owner.get_by_role("heading", name="Заказ → сделка")).to_be_visible()
     await expect(owner.get_by_text("Воронка")).to_be_visible()

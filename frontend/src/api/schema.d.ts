@@ -1582,6 +1582,8 @@ export interface components {
         AuditOut: {
             /** Action */
             action: string;
+            /** Actor */
+            actor?: string | null;
             /** Actor Id */
             actor_id: string | null;
             actor_type: components["schemas"]["ActorType"];

@@ -225,6 +225,72 @@ const en = {
     who: "Who",
     what: "What",
     change: "Change",
+    user: "A member",
+    apiKey: "API key “{{name}}”",
+    staff: "Junction staff",
+    system: "Junction",
+    more: "Show all",
+    less: "Show less",
+    actions: {
+      alert_channel: {
+        created: "Notification channel added",
+        updated: "Notification channel changed",
+        deleted: "Notification channel removed",
+        secret_rotated: "Notification channel's secret replaced",
+      },
+      alert_settings: {
+        updated: "Notification settings changed",
+      },
+      api_key: {
+        created: "API key created",
+        revoked: "API key revoked",
+      },
+      billing: {
+        checkout_started: "Subscription checkout started",
+        plan_changed: "Plan changed",
+        plan_granted: "Plan granted by staff",
+        grant_withdrawn: "Granted plan withdrawn",
+      },
+      connection: {
+        created: "Connection added",
+        reconnected: "Connection reconnected",
+        revoked: "Access revoked in the connected system",
+      },
+      endpoint: {
+        created: "Webhook URL created",
+        token_rotated: "Webhook URL replaced",
+        secret_revealed: "Signing secret shown",
+        secret_rotated: "Signing secret replaced",
+        secret_removed: "Signing secret turned off",
+      },
+      event: {
+        resolved: "Event resolved by hand",
+      },
+      events: {
+        replayed: "Events replayed",
+      },
+      installation: {
+        installed: "Plugin installed",
+        updated: "Plugin settings changed",
+        uninstalled: "Plugin uninstalled",
+      },
+      member: {
+        invited: "Member invited",
+        joined: "Member joined",
+        role_changed: "Member's role changed",
+        removed: "Member removed",
+      },
+      staff: {
+        impersonation_started: "Staff started looking inside",
+        impersonation_ended: "Staff stopped looking inside",
+        viewed: "Staff viewed a page",
+        sessions_ended: "Staff logged a member out everywhere",
+      },
+      tenant: {
+        suspended: "Workspace suspended",
+        resumed: "Workspace resumed",
+      },
+    },
   },
   alerts: {
     intro: "Where Junction tells you when a connection stops working. With no channel, the owners get an email.",

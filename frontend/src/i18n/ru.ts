@@ -235,6 +235,72 @@ const ru: Translations = {
     who: "Кто",
     what: "Что",
     change: "Изменение",
+    user: "Участник",
+    apiKey: "Ключ API «{{name}}»",
+    staff: "Персонал Junction",
+    system: "Junction",
+    more: "Показать всё",
+    less: "Свернуть",
+    actions: {
+      alert_channel: {
+        created: "Добавлен канал уведомлений",
+        updated: "Изменён канал уведомлений",
+        deleted: "Удалён канал уведомлений",
+        secret_rotated: "Заменён секрет канала уведомлений",
+      },
+      alert_settings: {
+        updated: "Изменены настройки уведомлений",
+      },
+      api_key: {
+        created: "Создан ключ API",
+        revoked: "Отозван ключ API",
+      },
+      billing: {
+        checkout_started: "Начато оформление подписки",
+        plan_changed: "Сменён тариф",
+        plan_granted: "Тариф выдан персоналом",
+        grant_withdrawn: "Выданный тариф отменён",
+      },
+      connection: {
+        created: "Добавлено подключение",
+        reconnected: "Подключение переподключено",
+        revoked: "Доступ отозван в подключённой системе",
+      },
+      endpoint: {
+        created: "Создан адрес вебхука",
+        token_rotated: "Адрес вебхука заменён",
+        secret_revealed: "Показан секрет подписи",
+        secret_rotated: "Заменён секрет подписи",
+        secret_removed: "Секрет подписи отключён",
+      },
+      event: {
+        resolved: "Событие разрешено вручную",
+      },
+      events: {
+        replayed: "События повторены",
+      },
+      installation: {
+        installed: "Плагин установлен",
+        updated: "Изменены настройки плагина",
+        uninstalled: "Плагин удалён",
+      },
+      member: {
+        invited: "Приглашён участник",
+        joined: "Участник присоединился",
+        role_changed: "Изменена роль участника",
+        removed: "Участник удалён",
+      },
+      staff: {
+        impersonation_started: "Персонал начал просмотр пространства",
+        impersonation_ended: "Персонал закончил просмотр пространства",
+        viewed: "Персонал открыл страницу",
+        sessions_ended: "Персонал завершил все сеансы участника",
+      },
+      tenant: {
+        suspended: "Пространство приостановлено",
+        resumed: "Работа пространства возобновлена",
+      },
+    },
   },
   alerts: {
     intro: "Куда Junction сообщает, если подключение перестало работать. Без каналов владельцы получают письмо.",

@@ -1,5 +1,5 @@
 // Members and their roles, and the workspace's audit log.
-import { Alert, Button, Card, Code, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -9,6 +9,7 @@ import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
 import { useLocale } from "../i18n/locale";
+import { AuditChanges } from "../components/AuditChanges";
 
 const ROLES = ["owner", "admin", "viewer"] as const;
 
@@ -123,6 +124,11 @@ export function Members() {
 export function Audit() {
   const { when } = useLocale();
   const { t } = useTranslation();
+  const who = (entry: Schemas["AuditOut"]) => {
+    if (entry.actor_type === "api_key") return t("audit.apiKey", { name: entry.actor ?? "?" });
+    if (entry.actor_type === "user") return entry.actor ?? t("audit.user");
+    return t(`audit.${entry.actor_type}`);
+  };
   const audit = useQuery({ queryKey: ["audit"], queryFn: () => unwrap(api.GET("/api/audit")) });
   return (
     <Stack>
@@ -142,9 +148,9 @@ export function Audit() {
               {list.map((entry) => (
                 <Table.Tr key={entry.id}>
                   <Table.Td>{when(entry.created_at)}</Table.Td>
-                  <Table.Td>{entry.actor_type}</Table.Td>
-                  <Table.Td>{entry.action}</Table.Td>
-                  <Table.Td><Code>{JSON.stringify(entry.diff)}</Code></Table.Td>
+                  <Table.Td style={{ overflowWrap: "anywhere" }}>{who(entry)}</Table.Td>
+                  <Table.Td>{t(`audit.actions.${entry.action}`, { defaultValue: entry.action })}</Table.Td>
+                  <Table.Td><AuditChanges diff={entry.diff} /></Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from junction.api.deps import CallerDep, SessionDep
 from junction.api.errors import ApiError
 from junction.audit.models import ActorType, AuditEntry
-from junction.tenancy.models import Role
+from junction.tenancy.models import ApiKey, Role, User
 from junction.validation import UtcDatetime
 
 router = APIRouter(tags=["audit"])
@@ -27,10 +27,40 @@ class AuditOut(BaseModel):
     created_at: datetime
     actor_type: ActorType
     actor_id: str | None
+    # Who, in words: the person's email, or the API key's name (staff and Junction
+    # itself are named by `actor_type`).
+    actor: str | None = None
     action: str
     target_type: str
     target_id: str | None
     diff: dict[str, Any]
+
+
+async def _actor_names(session: AsyncSession, entries: list[AuditEntry]) -> dict[str, str]:
+    def ids(kind: ActorType) -> set[uuid.UUID]:
+        found = set()
+        for entry in entries:
+            if entry.actor_type is kind and entry.actor_id:
+                try:
+                    found.add(uuid.UUID(entry.actor_id))
+                except ValueError:
+                    continue
+        return found
+
+    names: dict[str, str] = {}
+    people = ids(ActorType.user)
+    if people:
+        for user_id, email in await session.execute(
+            select(User.id, User.email).where(User.id.in_(people))
+        ):
+            names[str(user_id)] = email
+    keys = ids(ActorType.api_key)
+    if keys:
+        for key_id, name in await session.execute(
+            select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(keys))
+        ):
+            names[str(key_id)] = name
+    return names
 
 
 async def audit_page(session: AsyncSession, limit: int, before: datetime | None) -> list[AuditOut]:
@@ -38,7 +68,12 @@ async def audit_page(session: AsyncSession, limit: int, before: datetime | None)
     query = select(AuditEntry).order_by(AuditEntry.created_at.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEntry.created_at < before)
-    return [AuditOut.model_validate(row) for row in await session.scalars(query)]
+    entries = list(await session.scalars(query))
+    names = await _actor_names(session, entries)
+    return [
+        AuditOut.model_validate(entry).model_copy(update={"actor": names.get(entry.actor_id or "")})
+        for entry in entries
+    ]
 
 
 @router.get("/api/audit", operation_id="audit-list")
