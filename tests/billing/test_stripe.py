@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.billing.models import StripeEvent
+from junction.billing.prices import Price, PriceBook
+from junction.billing.stripe_api import StripeApi
 from junction.billing.subscriptions import subscription_facts
 from junction.db.tenancy import cross_tenant
-from junction.settings import SettingsError, load_settings
+from junction.settings import Settings, SettingsError, load_settings
 from junction.tenancy.models import Role, Tenant
 from tests.billing.workspace import Workspace
 from tests.support.accounts import sign_in, sign_in_staff
@@ -272,6 +274,31 @@ async def test_staff_grant_a_plan_by_hand_audited(
     assert [e["action"] for e in log] == ["billing.grant_withdrawn", "billing.plan_granted"]
     assert log[1]["diff"]["reason"] == "partner pilot"
     assert {e["actor_type"] for e in log} == {"staff"}
+
+
+async def test_the_plans_show_what_stripe_charges(shop: Workspace) -> None:
+    answer = await shop.owner.client.get("/api/billing/plans")
+    prices = {plan["key"]: plan["price"] for plan in answer.json()}
+    assert prices["free"] is None
+    assert prices["starter"] == {
+        "amount": 1900,
+        "currency": "eur",
+        "interval": "month",
+        "interval_count": 1,
+    }
+    assert prices["starter-yearly"]["amount"] == 19000
+    assert prices["starter-yearly"]["interval"] == "year"
+
+
+async def test_a_price_stripe_does_not_know_is_left_out_not_fatal(settings: Settings) -> None:
+    book = PriceBook(StripeApi(settings))
+    found = await book.prices(["price_test_business", "price_nobody_made"])
+    assert found == {
+        "price_test_business": Price(
+            amount=9900, currency="eur", interval="month", interval_count=1
+        ),
+        "price_nobody_made": None,
+    }
 
 
 def test_a_broken_plans_file_stops_start_up_with_its_reason(tmp_path: Any) -> None:

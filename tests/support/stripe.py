@@ -179,9 +179,13 @@ class StripeDesk:
             if invoice.status == "open":
                 self.client.v1.invoices.pay(invoice.id)
 
+    def all_sessions(self) -> list[dict[str, Any]]:
+        """Every Checkout and portal session the stand-ins were asked for, oldest first."""
+        sessions: list[dict[str, Any]] = httpx.get(f"{self.url}/_config/stand_in/sessions").json()
+        return sessions
+
     def sessions(self, customer: str) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.url}/_config/stand_in/sessions")
-        return [s for s in answer.json() if s.get("customer") == customer]
+        return [s for s in self.all_sessions() if s.get("customer") == customer]
 
     def sent(self, customer: str, kind: str | None = None) -> list[Received]:
         """The webhooks localstripe sent about the customer so far (optionally one type)."""

@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from junction.web import SOURCE_TREE_BUILD
 from tests.support.amocrm_sandbox import amocrm_environment
 from tests.support.backends import Databases
 from tests.support.processes import ROOT, Junction, fresh_junction
+from tests.support.stripe import PLANS_FILE, STRIPE_KEY, WEBHOOK_SECRET
 
 SCREENSHOTS = Path(os.environ.get("JUNCTION_SCREENSHOTS", ROOT / "var" / "screenshots"))
 
@@ -45,19 +47,18 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-@pytest.fixture
-async def web(
+@asynccontextmanager
+async def _junction_for_the_browser(
     databases: Databases,
     redis_url: str,
     tmp_path: Path,
     mail_capture: MailCapture,
     sandbox: httpx.Client,
     sandbox_url: str,
-    mobcash_url: str,
+    env: dict[str, str],
 ) -> AsyncIterator[Junction]:
     """Junction's API and worker, email to the capture server, amoCRM in the sandbox (an
-    integration of its own, whose consent page sends the browser back to them), and the
-    MobCash sandbox's cash desks."""
+    integration of its own, whose consent page sends the browser back to them)."""
     junction = await fresh_junction(
         databases,
         redis_url,
@@ -77,13 +78,68 @@ async def web(
             "JUNCTION_AMOCRM_CLIENT_SECRET": "web-secret",
             "JUNCTION_AMOCRM_REDIRECT_URI": callback,
             "JUNCTION_PUBLIC_BASE_URL": junction.base,
-            "JUNCTION_MOBCASH_EXTRA_HOSTS": mobcash_url,
+            **env,
         }
     )
     junction.start_api()
     junction.start_worker()
-    yield junction
-    junction.stop()
+    try:
+        yield junction
+    finally:
+        junction.stop()
+
+
+@pytest.fixture
+async def web(
+    databases: Databases,
+    redis_url: str,
+    tmp_path: Path,
+    mail_capture: MailCapture,
+    sandbox: httpx.Client,
+    sandbox_url: str,
+    mobcash_url: str,
+) -> AsyncIterator[Junction]:
+    """Junction for the browser, billing off, with the MobCash sandbox's cash desks."""
+    async with _junction_for_the_browser(
+        databases,
+        redis_url,
+        tmp_path,
+        mail_capture,
+        sandbox,
+        sandbox_url,
+        {"JUNCTION_MOBCASH_EXTRA_HOSTS": mobcash_url},
+    ) as junction:
+        yield junction
+
+
+@pytest.fixture
+async def billed_web(
+    databases: Databases,
+    redis_url: str,
+    tmp_path: Path,
+    mail_capture: MailCapture,
+    sandbox: httpx.Client,
+    sandbox_url: str,
+    stripe_url: str,
+) -> AsyncIterator[Junction]:
+    """Junction for the browser with billing on against localstripe (the tests' plans:
+    three events a month free), every new workspace given the echo plugin."""
+    async with _junction_for_the_browser(
+        databases,
+        redis_url,
+        tmp_path,
+        mail_capture,
+        sandbox,
+        sandbox_url,
+        {
+            "JUNCTION_STRIPE_SECRET_KEY": STRIPE_KEY,
+            "JUNCTION_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "JUNCTION_STRIPE_API_URL": stripe_url,
+            "JUNCTION_BILLING_PLANS_FILE": str(PLANS_FILE),
+            "JUNCTION_NEW_WORKSPACE_PLUGINS": "echo",
+        },
+    ) as junction:
+        yield junction
 
 
 # What an accessibility failure is here: axe-core's serious and critical findings (a

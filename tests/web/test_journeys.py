@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from junction.accounts.capture import MailCapture
 from tests.support.mail import link_token, mail_to
 from tests.support.processes import Junction
+from tests.support.stripe import StripeDesk, stripe_signature
 from tests.web.conftest import Screens
 
 pytestmark = [pytest.mark.processes]
@@ -522,3 +523,101 @@ async def test_a_tenant_connects_mobcash_by_pasting_a_browser_session(
     await form.get_by_role("button", name="Check and save").click()
     await expect(owner.locator("[data-connection=mobcash]")).to_contain_text("Healthy")
     await screens.shot(owner, "mobcash-connected")
+
+
+async def test_an_owner_sees_the_usage_meter_upgrades_through_checkout_and_opens_the_portal(
+    browser: Browser,
+    billed_web: Junction,
+    mail_capture: MailCapture,
+    screens: Screens,
+    stripe_desk: StripeDesk,
+) -> None:
+    """Billing on: the free plan's meter fills with the shop's orders; Starter is bought
+    at Stripe Checkout and the page follows Stripe's word that it was paid; the portal
+    opens. Checkout and the portal are Stripe's own pages, outside the machine: the
+    browser is shown a stand-in page at their addresses, and the test does what Stripe
+    does once the customer paid (`tests.support.stripe`)."""
+    web = billed_web
+    suffix = uuid.uuid4().hex[:6]
+    email = f"owner-{suffix}@example.com"
+    _account(web, mail_capture, email, f"Herb shop {suffix}")
+    owner = await _logged_in(browser, web, screens, email)
+    stripe_pages: list[str] = []
+
+    async def stand_in(route: Route) -> None:
+        stripe_pages.append(route.request.url)
+        await route.fulfill(content_type="text/html", body="<h1>Stripe</h1>")
+
+    await owner.route(re.compile(r"https://(checkout|billing)\.stripe\.test/.*"), stand_in)
+
+    # The shop's orders reach the echo plugin the workspace was given at sign-up.
+    await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
+    await owner.get_by_label("Name").fill("Herb shop")
+    await _pick(owner, "Format", re.compile("Echo"))
+    await _pick(owner, "Sends its events to", "Echo")
+    await owner.get_by_role("button", name="Create").click()
+    url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
+    for number in (1, 2):
+        assert httpx.post(url, json={"order_id": f"H-{number}"}, timeout=10).status_code == 202
+
+    # The free plan's meter, and the plans with what Stripe charges.
+    await owner.get_by_role("navigation").get_by_role("link", name="Billing").click()
+    await expect(owner.get_by_text("2 of 3 events this period")).to_be_visible(timeout=30_000)
+    await expect(owner.get_by_role("progressbar", name="Usage this period")).to_have_attribute(
+        "aria-valuenow", "67"
+    )
+    starter = owner.locator("[data-plan=starter]")
+    await expect(starter).to_contain_text("€19.00 a month")
+    await expect(starter).to_contain_text("14 days' trial")
+    await expect(owner.locator("[data-plan=starter-yearly]")).to_contain_text("€190.00 a year")
+    await expect(owner.locator("[data-plan=free]")).to_contain_text("Current plan")
+    await expect(owner.locator("[data-plan=free]")).to_contain_text("No charge")
+    await screens.shot(owner, "billing-free")
+
+    # Starter, bought at Checkout.
+    await starter.get_by_role("button", name="Choose").click()
+    await expect(owner).to_have_url(re.compile(r"^https://checkout\.stripe\.test/c/pay/"))
+    [session] = [
+        s for s in stripe_desk.all_sessions() if s.get("success_url", "").startswith(web.base)
+    ]
+    assert session["url"] == stripe_pages[-1]
+    subscription = stripe_desk.pay_checkout(session)
+    await owner.goto(session["success_url"])
+    # Back before Stripe's word that it was paid: the page waits for it.
+    await expect(owner.get_by_role("status").filter(has_text="as soon as Stripe")).to_be_visible()
+    body = stripe_desk.checkout_completed(session, subscription["id"])
+    delivered = httpx.post(
+        f"{web.base}/billing/stripe/webhook",
+        content=body,
+        headers={"Stripe-Signature": stripe_signature(body), "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert delivered.status_code == 200, delivered.text
+    await expect(
+        owner.get_by_role("status").filter(has_text="you are on Starter now")
+    ).to_be_visible()
+    # The subscription's own period begins with it.
+    await expect(owner.get_by_text("0 of 5 events this period")).to_be_visible()
+    await expect(owner.get_by_text("Active", exact=True)).to_be_visible()
+    await expect(owner.locator("[data-plan=starter]")).to_contain_text("Current plan")
+    invoices = owner.get_by_role("table", name="Invoices")
+    await expect(invoices).to_contain_text("Paid")
+    await expect(invoices).to_contain_text("€19.00")
+    await screens.shot(owner, "billing-starter")
+
+    # The portal, to change cards or cancel, returns to this page.
+    await owner.get_by_role("button", name="Cards, invoices and cancelling").click()
+    await expect(owner).to_have_url(re.compile(r"^https://billing\.stripe\.test/p/session/"))
+    portal = stripe_desk.sessions(session["customer"])[-1]
+    assert portal["object"] == "billing_portal.session"
+    assert portal["return_url"] == f"{web.base}/app/billing"
+
+    # The same page in Russian: sums and dates as Russian readers write them.
+    await owner.goto(f"{web.base}/app/billing")
+    await owner.get_by_text("Русский").click()
+    await expect(owner.locator("[data-plan=starter]")).to_contain_text(
+        re.compile(r"19,00\s€ в месяц")
+    )
+    await expect(owner.get_by_text("Действует", exact=True)).to_be_visible()
+    await expect(owner.get_by_role("table", name="Счета")).to_contain_text("Оплачен")
+    await screens.shot(owner, "billing")

@@ -475,7 +475,7 @@ export interface paths {
         };
         /**
          * List Plans
-         * @description The plans on offer.
+         * @description The plans on offer, with what Stripe charges for each.
          */
         get: operations["billing-plans"];
         put?: never;
@@ -2271,6 +2271,7 @@ export interface components {
             name: string;
             /** Plugins */
             plugins: string[] | null;
+            price?: components["schemas"]["PriceOut"] | null;
             /** Purchasable */
             purchasable: boolean;
             /** Trial Days */
@@ -2335,6 +2336,17 @@ export interface components {
              * @description How to read the payload; empty: the format of the installation's endpoint.
              */
             source_format?: string | null;
+        };
+        /** PriceOut */
+        PriceOut: {
+            /** Amount */
+            amount: number;
+            /** Currency */
+            currency: string;
+            /** Interval */
+            interval: string;
+            /** Interval Count */
+            interval_count: number;
         };
         /** ProviderOut */
         ProviderOut: {

@@ -1,5 +1,5 @@
 // What is shown in the reader's language beyond the app's own words: the names plugins
-// give themselves and their formats, and dates.
+// give themselves and their formats, dates and sums of money.
 import { useTranslation } from "react-i18next";
 
 /** A plugin or format as the server describes it: English, with other languages in `i18n`. */
@@ -20,5 +20,10 @@ export function useLocale() {
     },
     when: (iso: string) => new Date(iso).toLocaleString(language),
     day: (iso: string) => new Date(iso).toLocaleDateString(language),
+    /** An amount in the currency's smallest unit, as Stripe gives it (cents; yen as is). */
+    money: (amount: number, currency: string) => {
+      const format = new Intl.NumberFormat(language, { style: "currency", currency: currency.toUpperCase() });
+      return format.format(amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
+    },
   };
 }

@@ -2,6 +2,7 @@
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
+import { useSearchParams } from "react-router-dom";
 import { api, unwrap } from "../api/client";
 import { useSession } from "../auth";
 import { QueryState } from "../components/States";
@@ -9,10 +10,19 @@ import { useLocale } from "../i18n/locale";
 
 export function Billing() {
   const { t } = useTranslation();
+  const { money } = useLocale();
   const { account } = useSession();
   const owner = account?.role === "owner" && !account.impersonating;
   const client = useQueryClient();
-  const billing = useQuery({ queryKey: ["billing"], queryFn: () => unwrap(api.GET("/api/billing")) });
+  // Back from Checkout: Stripe's word that it was paid follows within seconds.
+  const [params] = useSearchParams();
+  const checkout = params.get("checkout");
+  const billing = useQuery({
+    queryKey: ["billing"],
+    queryFn: () => unwrap(api.GET("/api/billing")),
+    // The meter follows the events as they are processed.
+    refetchInterval: (query) => (checkout === "done" && query.state.data?.source !== "subscription" ? 2000 : 5000),
+  });
   const plans = useQuery({
     queryKey: ["plans"],
     queryFn: () => unwrap(api.GET("/api/billing/plans")),
@@ -32,6 +42,14 @@ export function Billing() {
   return (
     <Stack>
       <Title order={2}>{t("nav.billing")}</Title>
+      {checkout === "done" && billing.data?.enabled && (
+        billing.data.source === "subscription" ? (
+          <Alert color="green" role="status">{t("billing.paid", { plan: billing.data.plan?.name })}</Alert>
+        ) : (
+          <Alert color="blue" role="status">{t("billing.confirming")}</Alert>
+        )
+      )}
+      {checkout === "canceled" && <Alert color="gray" role="status">{t("billing.canceled")}</Alert>}
       <QueryState query={billing}>
         {(state) =>
           !state.enabled ? (
@@ -44,7 +62,11 @@ export function Billing() {
                     <Text size="sm" c="dimmed">{t("billing.plan")}</Text>
                     <Title order={3}>{state.plan?.name}</Title>
                   </div>
-                  {state.subscription && <Badge>{state.subscription.status}</Badge>}
+                  {state.subscription?.status && (
+                    <Badge color={["active", "trialing"].includes(state.subscription.status) ? "green" : "orange"}>
+                      {t(`billing.status.${state.subscription.status}`, { defaultValue: state.subscription.status })}
+                    </Badge>
+                  )}
                 </Group>
                 {state.usage && (
                   <Stack gap={4} mt="md">
@@ -55,7 +77,7 @@ export function Billing() {
                     </Text>
                     {state.usage.quota !== null && (
                       <Progress
-                        value={Math.min(100, (100 * state.usage.used) / Math.max(state.usage.quota, 1))}
+                        value={Math.min(100, Math.round((100 * state.usage.used) / Math.max(state.usage.quota, 1)))}
                         color={state.usage.used >= state.usage.quota ? "red" : "blue"}
                         aria-label={t("billing.usage")}
                       />
@@ -79,8 +101,21 @@ export function Billing() {
                 {(list) => (
                   <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>
                     {list.map((plan) => (
-                      <Card withBorder key={plan.key}>
-                        <Title order={4}>{plan.name}</Title>
+                      <Card withBorder key={plan.key} data-plan={plan.key}>
+                        <Group justify="space-between" gap="xs">
+                          <Title order={4}>{plan.name}</Title>
+                          {plan.key === state.plan?.key && <Badge variant="light">{t("billing.current")}</Badge>}
+                        </Group>
+                        {!plan.purchasable && <Text fw={600}>{t("billing.noCharge")}</Text>}
+                        {plan.price && (
+                          <Text fw={600}>
+                            {t(`billing.per.${plan.price.interval}`, {
+                              count: plan.price.interval_count,
+                              price: money(plan.price.amount, plan.price.currency),
+                              defaultValue: money(plan.price.amount, plan.price.currency),
+                            })}
+                          </Text>
+                        )}
                         <Text size="sm">
                           {plan.monthly_events === null ? t("billing.unlimited") : t("billing.events", { count: plan.monthly_events })}
                         </Text>
@@ -105,7 +140,7 @@ export function Billing() {
 }
 
 function Invoices() {
-  const { day } = useLocale();
+  const { day, money } = useLocale();
   const { t } = useTranslation();
   const invoices = useQuery({ queryKey: ["invoices"], queryFn: () => unwrap(api.GET("/api/billing/invoices")) });
   return (
@@ -113,15 +148,13 @@ function Invoices() {
       <Title order={3} size="h5">{t("billing.invoices")}</Title>
       <QueryState query={invoices} empty={t("billing.noInvoices")} isEmpty={(list) => list.length === 0}>
         {(list) => (
-          <Table>
+          <Table aria-label={t("billing.invoices")}>
             <Table.Tbody>
               {list.map((invoice) => (
                 <Table.Tr key={invoice.id}>
                   <Table.Td>{invoice.created ? day(invoice.created) : ""}</Table.Td>
-                  <Table.Td>{invoice.status}</Table.Td>
-                  <Table.Td>
-                    {((invoice.amount_due ?? 0) / 100).toFixed(2)} {invoice.currency?.toUpperCase()}
-                  </Table.Td>
+                  <Table.Td>{invoice.status && t(`billing.invoiceStatus.${invoice.status}`, { defaultValue: invoice.status })}</Table.Td>
+                  <Table.Td>{invoice.currency ? money(invoice.amount_due ?? 0, invoice.currency) : ""}</Table.Td>
                   <Table.Td>{invoice.hosted_invoice_url && <a href={invoice.hosted_invoice_url}>{t("billing.open")}</a>}</Table.Td>
                 </Table.Tr>
               ))}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from junction.billing.schemas import (
     PlanChosen,
     PlanOut,
     PortalOut,
+    PriceOut,
     SubscriptionOut,
     UsageOut,
 )
@@ -112,8 +114,18 @@ async def get_billing(caller: CallerDep, runtime: RuntimeDep, session: SessionDe
 
 @router.get("/api/billing/plans", operation_id="billing-plans")
 async def list_plans(caller: CallerDep, runtime: RuntimeDep) -> list[PlanOut]:
-    """The plans on offer."""
-    return [PlanOut.of(plan) for plan in _billing(runtime).plans.plans]
+    """The plans on offer, with what Stripe charges for each."""
+    billing = _billing(runtime)
+    plans = billing.plans.plans
+    prices = await billing.prices.prices([p.stripe_price for p in plans if p.stripe_price])
+    listed = []
+    for plan in plans:
+        price = prices.get(plan.stripe_price) if plan.stripe_price else None
+        out = PlanOut.of(plan)
+        if price is not None:
+            out.price = PriceOut(**dataclasses.asdict(price))
+        listed.append(out)
+    return listed
 
 
 @router.post("/api/billing/plan", operation_id="billing-choose-plan")

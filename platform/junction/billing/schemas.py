@@ -10,9 +10,20 @@ from junction.billing.plans import Plan
 from junction.billing.standing import PlanSource
 
 
+class PriceOut(BaseModel):
+    # In the currency's smallest unit (cents), as Stripe gives it.
+    amount: int
+    currency: str
+    # Paid every `interval_count` `interval`s (day, week, month, year).
+    interval: str
+    interval_count: int
+
+
 class PlanOut(BaseModel):
     key: str
     name: str
+    # What Stripe charges for it; null for the free plan, or when Stripe could not be read.
+    price: PriceOut | None = None
     # Events per billing period; null: unlimited.
     monthly_events: int | None
     # Plugins the plan allows; null: all of them.

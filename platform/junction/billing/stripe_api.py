@@ -119,6 +119,11 @@ class StripeApi:
             ),
         )
 
+    async def price(self, price_id: str) -> dict[str, Any]:
+        """A recurring price, through the Plans API: Stripe answers it for a price id
+        (it is kept compatible with Prices), and so do the local Stripe servers."""
+        return await self._call("read the price", self._client.v1.plans.retrieve_async(price_id))
+
     async def invoices(self, customer: str, limit: int) -> list[dict[str, Any]]:
         page = await self._call(
             "list the invoices",

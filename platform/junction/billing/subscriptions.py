@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.billing.models import TenantBilling
 from junction.billing.plans import Plan, Plans, load_plans
+from junction.billing.prices import PriceBook
 from junction.billing.standing import LIVE_STATUSES, UNPAID_STATUSES, Standing, standing_of
 from junction.billing.stripe_api import StripeApi
 from junction.db.base import utcnow
@@ -33,6 +34,7 @@ class Billing:
     plans: Plans
     stripe: StripeApi
     grace: timedelta
+    prices: PriceBook
 
     def standing(self, billing: TenantBilling | None, now: datetime) -> Standing:
         return standing_of(billing, self.plans, now, self.grace)
@@ -41,10 +43,12 @@ class Billing:
 def build_billing(settings: Settings) -> Billing | None:
     if not settings.billing_enabled:
         return None
+    stripe = StripeApi(settings)
     return Billing(
         plans=load_plans(settings.billing_plans_file),
-        stripe=StripeApi(settings),
+        stripe=stripe,
         grace=timedelta(days=settings.billing_grace_days),
+        prices=PriceBook(stripe),
     )
 
 
