@@ -12,6 +12,7 @@ export interface Workspace {
 export interface Account {
   user: { id: string; email: string; staff: boolean };
   workspace: string | null;
+  workspace_name: string | null;
   role: string | null;
   impersonating: boolean;
   workspaces: Workspace[];

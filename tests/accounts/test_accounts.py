@@ -89,6 +89,7 @@ async def test_sign_up_verify_log_in_and_out(
         assert account["role"] == "owner"
         assert [w["name"] for w in account["workspaces"]] == ["Acme Shop"]
         assert account["workspace"].startswith("acme-shop")
+        assert account["workspace_name"] == "Acme Shop"
 
         me = await client.get("/api/auth/me")
         assert me.status_code == 200

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from junction.audit.models import ActorType, AuditEntry
 from junction.connections.models import Connection, ConnectionStatus
 from junction.db.base import utcnow
-from junction.db.tenancy import scope_to_tenant
+from junction.db.tenancy import cross_tenant, scope_to_tenant
 from junction.events.models import EventStatus
 from junction.tenancy.models import Role, Tenant, TenantStatus
 from tests.factories import (
@@ -110,6 +110,8 @@ async def test_impersonation_is_read_only_and_audited(app: FastAPI, session: Asy
     event = EventFactory(status=EventStatus.failed)
     tenant_id = event.tenant_id
     await session.commit()
+    with cross_tenant(session, "test: the workspace's name"):
+        name = await session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
     async with await sign_in_staff(app, session) as staff:
         started = await staff.client.post(
             f"/api/staff/tenants/{tenant_id}/impersonate", headers=staff.headers
@@ -118,6 +120,9 @@ async def test_impersonation_is_read_only_and_audited(app: FastAPI, session: Asy
         me = (await staff.client.get("/api/auth/me")).json()
         assert me["impersonating"] is True
         assert me["role"] == "viewer"
+        # The banner names the workspace looked at, though staff are no member of it.
+        assert me["workspace_name"] == name
+        assert name not in [w["name"] for w in me["workspaces"]]
         assert (await staff.client.get(f"/api/events/{event.id}")).status_code == 200
         replay = await staff.client.post(f"/api/events/{event.id}/replay", headers=staff.headers)
         assert replay.status_code == 403
@@ -127,6 +132,11 @@ async def test_impersonation_is_read_only_and_audited(app: FastAPI, session: Asy
         ended = await staff.client.post("/api/staff/impersonation/end", headers=staff.headers)
         assert ended.status_code == 200
         assert (await staff.client.get("/api/staff/tenants")).status_code == 200
+        # Back in their own workspace, as they were before looking inside.
+        back = (await staff.client.get("/api/auth/me")).json()
+        assert back["impersonating"] is False
+        assert back["workspace_name"] == "Junction staff"
+        assert back["role"] == "owner"
     entries = await _audit(session, tenant_id)
     assert [entry.action for entry in entries] == [
         "staff.impersonation_started",

@@ -241,6 +241,45 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
     await expect(staff.locator("[data-failing]")).to_have_count(1)
     await screens.shot(staff, "staff-tenant")
 
+    # Staff look inside the workspace, read-only under a banner, and leave.
+    await staff.get_by_role("link", name="Staff console").click()
+    await staff.get_by_label("Find a tenant").fill(f"tea-shop-{suffix}")
+    row = staff.locator(f"[data-tenant='tea-shop-{suffix}']")
+    await row.get_by_role("button", name="Look inside").click()
+    banner = staff.get_by_role("status").filter(has_text="Read-only view")
+    await expect(banner).to_contain_text(f"Tea shop {suffix}")
+    # The header names the workspace looked at; there is no switching from inside it.
+    await expect(staff.get_by_role("banner")).to_contain_text(f"Tea shop {suffix}")
+    await expect(staff.get_by_role("combobox", name="Workspace")).to_have_count(0)
+    await staff.get_by_role("navigation").get_by_role("link", name="Events").click()
+    await staff.locator("tr[data-event]").first.get_by_role("link").click()
+    await expect(staff.get_by_text("Attempts").first).to_be_visible()
+    await expect(staff.get_by_role("button", name="Replay")).to_have_count(0)
+    await screens.shot(staff, "read-only-view")
+    await banner.get_by_role("button", name="Leave").click()
+    await expect(staff).to_have_url(re.compile("/app/staff$"))
+    await expect(staff.get_by_role("combobox", name="Workspace")).to_have_value(
+        f"Junction ops {suffix}"
+    )
+
+    # Suspended, the workspace's orders are taken and wait; resumed, they go through.
+    await staff.get_by_label("Find a tenant").fill(f"tea-shop-{suffix}")
+    await row.get_by_role("button", name="Suspend").click()
+    await expect(row).to_contain_text("Suspended")
+    await screens.shot(staff, "tenant-suspended")
+    assert httpx.post(url, json={"order": "while suspended"}, timeout=10).status_code == 202
+    await _switch_to(owner)
+    await owner.goto(f"{web.base}/app/events")  # every event, not the failed ones shown
+    waiting = owner.locator("tr[data-event]").filter(has_text="paused")
+    await expect(waiting).to_have_count(1, timeout=20_000)
+    await _switch_to(staff)
+    await row.get_by_role("button", name="Resume").click()
+    await expect(row).to_contain_text("Active")
+    await _switch_to(owner)
+    await expect(waiting).to_have_count(0, timeout=20_000)
+    await expect(owner.locator("tr[data-event]")).to_have_count(2)
+    await expect(owner.locator("tr[data-event]").filter(has_text="done")).to_have_count(1)
+
 
 def _opencart_order(order_id: str, partner: str) -> dict[str, Any]:
     """A real OpenCart delivery (the shops plugin's fixture), as the tenant's shop sends it."""

@@ -59,7 +59,9 @@ export function Layout() {
           <Group>
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={t("nav.menu")} />
             <Title order={1} size="h3">Junction</Title>
-            {workspaces.length > 0 && (
+            {account.impersonating ? (
+              <Text fw={600} c="orange.9">{account.workspace_name}</Text>
+            ) : workspaces.length > 0 && (
               <Select
                 aria-label={t("nav.workspace")}
                 data={workspaces}
@@ -97,7 +99,7 @@ export function Layout() {
         {account.impersonating && (
           <Alert color="orange" mb="md" role="status" title={t("staff.impersonatingTitle")}>
             <Group justify="space-between">
-              <Text size="sm">{t("staff.impersonating", { workspace: account.workspace })}</Text>
+              <Text size="sm">{t("staff.impersonating", { workspace: account.workspace_name ?? account.workspace })}</Text>
               <Button size="xs" color="orange" onClick={() => endImpersonation.mutate()}>
                 {t("staff.endImpersonation")}
               </Button>

@@ -154,6 +154,7 @@ async def _account(session: AsyncSession, browser: Browser) -> dict[str, Any]:
             "staff": browser.user.is_staff,
         },
         "workspace": browser.tenant_slug,
+        "workspace_name": browser.tenant_name,
         "role": browser.role.value if browser.role else None,
         "impersonating": browser.impersonating,
         "workspaces": [

@@ -62,6 +62,7 @@ class Browser:
     tenant_slug: str | None
     role: Role | None
     impersonating: bool
+    tenant_name: str | None = None
 
     @property
     def csrf_token(self) -> str:
@@ -69,12 +70,12 @@ class Browser:
 
     @classmethod
     async def of(cls, session: AsyncSession, row: UserSession, user: User) -> Browser:
-        tenant_id, slug, role = row.tenant_id, None, None
+        tenant_id, slug, name, role = row.tenant_id, None, None, None
         if tenant_id is not None:
             with cross_tenant(session, "the workspace of a browser session"):
                 found = (
                     await session.execute(
-                        select(Tenant.slug, Membership.role)
+                        select(Tenant.slug, Tenant.name, Membership.role)
                         .select_from(Tenant)
                         .outerjoin(
                             Membership,
@@ -84,13 +85,13 @@ class Browser:
                     )
                 ).first()
             if found is not None:
-                slug, role = found
+                slug, name, role = found
             # Staff looking at a workspace read-only need no membership in it.
             if row.impersonating and slug is not None:
                 role = Role.viewer
             if role is None:
-                tenant_id, slug = None, None
-        return cls(row, user, tenant_id, slug, role, row.impersonating)
+                tenant_id, slug, name = None, None, None
+        return cls(row, user, tenant_id, slug, role, row.impersonating, name)
 
 
 async def get_browser(request: Request, session: SessionDep) -> Browser:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.accounts.service import memberships
 from junction.accounts.sessions import end_sessions
 from junction.api.deps import Browser, RuntimeDep, SessionDep, get_browser
 from junction.api.errors import ApiError
@@ -329,7 +330,9 @@ async def end_impersonation(
             {},
         )
     browser.session.impersonating = False
-    browser.session.tenant_id = None
+    # Back in a workspace of their own, as after logging in.
+    own = await memberships(session, browser.user.id)
+    browser.session.tenant_id = own[0][0].id if own else None
     await session.commit()
     return {"message": "back to the staff console"}
 
