@@ -99,7 +99,8 @@ async def web(
     sandbox_url: str,
     mobcash_url: str,
 ) -> AsyncIterator[Junction]:
-    """Junction for the browser, billing off, with the MobCash sandbox's cash desks."""
+    """Junction for the browser, billing off, with the MobCash sandbox's cash desks and
+    alert webhooks allowed to local addresses."""
     async with _junction_for_the_browser(
         databases,
         redis_url,
@@ -107,7 +108,11 @@ async def web(
         mail_capture,
         sandbox,
         sandbox_url,
-        {"JUNCTION_MOBCASH_EXTRA_HOSTS": mobcash_url},
+        {
+            "JUNCTION_MOBCASH_EXTRA_HOSTS": mobcash_url,
+            # The tests' receiver of webhook alerts listens on 127.0.0.1.
+            "JUNCTION_ALERT_WEBHOOKS_TO_PRIVATE_HOSTS": "true",
+        },
     ) as junction:
         yield junction
 

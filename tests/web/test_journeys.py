@@ -15,6 +15,7 @@ from playwright.async_api import Browser, Locator, Page, Route, expect
 from junction.accounts.capture import MailCapture
 from tests.support.mail import link_token, mail_to
 from tests.support.processes import Junction
+from tests.support.receiver import Receiver, signed_by
 from tests.support.stripe import StripeDesk, stripe_signature
 from tests.web.conftest import Screens
 
@@ -660,3 +661,84 @@ async def test_an_owner_sees_the_usage_meter_upgrades_through_checkout_and_opens
     await expect(owner.get_by_text("Действует", exact=True)).to_be_visible()
     await expect(owner.get_by_role("table", name="Счета")).to_contain_text("Оплачен")
     await screens.shot(owner, "billing")
+
+
+async def test_an_owner_sets_up_alert_channels_and_tries_each(
+    browser: Browser,
+    web: Junction,
+    mail_capture: MailCapture,
+    screens: Screens,
+    receiver: Receiver,
+) -> None:
+    """Notifications: a webhook channel (its secret shown once, the test signed with it),
+    an email channel, a Telegram chat refused before asking the server, a channel turned
+    off and one removed, the reminder interval, and the alerts sent with their outcome."""
+    suffix = uuid.uuid4().hex[:6]
+    email = f"owner-{suffix}@example.com"
+    _account(web, mail_capture, email, f"Spice shop {suffix}")
+    owner = await _logged_in(browser, web, screens, email)
+    await owner.get_by_role("navigation").get_by_role("link", name="Notifications").click()
+    await expect(owner.get_by_text("No channels: the owners get alerts by email.")).to_be_visible()
+
+    # A webhook: the secret once, then a signed test that arrives.
+    await owner.get_by_text("Webhook", exact=True).click()
+    await owner.get_by_label("Name").fill("Ops hook")
+    await owner.get_by_label("URL").fill(f"{receiver.url}/alerts-{suffix}")
+    await owner.get_by_role("button", name="Add").click()
+    secret = (await owner.get_by_test_id("channel-secret").inner_text()).strip()
+    hook = owner.locator("[data-channel='Ops hook']")
+    await hook.get_by_role("button", name="Send a test").click()
+    await expect(hook.get_by_role("status")).to_contain_text("The test arrived")
+    [arrived] = receiver.wait_for(f"/alerts-{suffix}")
+    assert signed_by(secret, arrived.headers["junction-signature"], arrived.body)
+    assert arrived.json() == {
+        "type": "test",
+        "tenant": {"slug": f"spice-shop-{suffix}"},
+        "channel": "Ops hook",
+    }
+
+    # Telegram: a chat id that cannot be one is refused at its field.
+    await owner.get_by_text("Telegram", exact=True).click()
+    await owner.get_by_label("Name").fill("Team chat")
+    await owner.get_by_label("Chat").fill("team chat")
+    await owner.get_by_role("button", name="Add").click()
+    await expect(
+        owner.get_by_text("A number like -1001234567890, or @channel_name")
+    ).to_be_visible()
+
+    # Email: the test reaches the addresses.
+    await owner.get_by_text("Email", exact=True).click()
+    await owner.get_by_label("Name").fill("Owners")
+    await owner.get_by_label("Addresses").fill(f"duty-{suffix}@example.com")
+    await owner.get_by_role("button", name="Add").click()
+    owners = owner.locator("[data-channel='Owners']")
+    await owners.get_by_role("button", name="Send a test").click()
+    await expect(owners.get_by_role("status")).to_contain_text(f"duty-{suffix}@example.com")
+    assert mail_to(mail_capture, f"duty-{suffix}@example.com", "Test alert")
+
+    # The hook turned off; reminders every 12 hours (a day and a half is refused first).
+    await hook.get_by_role("switch", name="Sends alerts").press("Space")
+    await expect(hook.get_by_role("switch", name="Sends alerts")).not_to_be_checked()
+    reminder = owner.get_by_label("Remind every (hours)")
+    await reminder.fill("200")
+    await expect(owner.get_by_text("A whole number of hours from 1 to 168")).to_be_visible()
+    await reminder.fill("12")
+    await owner.get_by_role("button", name="Save").click()
+    await expect(owner.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    sent = owner.get_by_role("table", name="Alerts sent")
+    await expect(sent.get_by_role("row")).to_have_count(2)
+    await expect(sent).to_contain_text(f"{receiver.url}/alerts-{suffix}: arrived")
+    await screens.shot(owner, "notifications")
+
+    # The email channel removed, after confirming.
+    await owners.get_by_role("button", name="Remove").click()
+    await owners.get_by_role("button", name="Remove Owners").click()
+    await expect(owners).to_have_count(0)
+    await owner.reload()
+    await expect(reminder).to_have_value("12")
+    await owner.get_by_text("Русский").click()
+    await expect(owner.locator("[data-channel='Ops hook']")).to_contain_text("Вебхук")
+    await expect(owner.get_by_role("table", name="Отправленные уведомления")).to_contain_text(
+        "доставлено"
+    )
+    await screens.shot(owner, "notifications")
