@@ -10,6 +10,7 @@ import { Overview } from "./pages/Overview";
 import { PluginConfig, Plugins } from "./pages/Plugins";
 import { Staff, StaffTenant } from "./pages/Staff";
 import { Audit, Members } from "./pages/Team";
+import { Account } from "./pages/Account";
 
 export function App() {
   return (
@@ -34,6 +35,7 @@ export function App() {
         <Route path="members" element={<Members />} />
         <Route path="alerts" element={<Alerts />} />
         <Route path="audit" element={<Audit />} />
+        <Route path="account" element={<Account />} />
         <Route path="staff" element={<Staff />} />
         <Route path="staff/tenants/:tenantId" element={<StaffTenant />} />
       </Route>

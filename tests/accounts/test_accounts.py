@@ -228,6 +228,14 @@ async def test_change_of_email_is_confirmed_from_the_new_address(
             headers={"X-CSRF-Token": csrf},
         )
         assert wrong.status_code == 401
+        assert wrong.json()["error"]["field"] == "password"
+        same = await client.post(
+            "/api/auth/email-change",
+            json={"password": PASSWORD, "new_email": email.upper()},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert same.status_code == 400
+        assert same.json()["error"]["field"] == "new_email"
         asked = await client.post(
             "/api/auth/email-change",
             json={"password": PASSWORD, "new_email": new_email},

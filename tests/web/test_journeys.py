@@ -488,7 +488,9 @@ async def test_an_owner_invites_a_colleague_changes_their_role_and_removes_them(
     await owner.get_by_role("navigation").get_by_role("link", name="Members").click()
     await owner.get_by_label("Email to invite").fill(colleague_email)
     await owner.get_by_role("button", name="Invite").click()
-    await expect(owner.get_by_role("status")).to_have_text("The invitation is on its way.")
+    await expect(
+        owner.get_by_role("status").filter(has_text="The invitation is on its way.")
+    ).to_be_visible()
 
     # The colleague opens the emailed link before logging in: log in, then back to it.
     link = next(
@@ -527,6 +529,53 @@ async def test_an_owner_invites_a_colleague_changes_their_role_and_removes_them(
     await row.get_by_role("button", name="Remove").click()
     await row.get_by_role("button", name=f"Remove {colleague_email}").click()
     await expect(row).to_have_count(0)
+
+    # A key for a program: shown once, used, then revoked.
+    await owner.get_by_label("Name").fill("shop sync")
+    await owner.get_by_role("button", name="Create a key").click()
+    key = (await owner.get_by_test_id("new-api-key").inner_text()).strip()
+    program = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(f"{web.base}/api/events", headers=program, timeout=10).status_code == 200
+    await owner.reload()
+    held = owner.locator("[data-key='shop sync']")
+    await expect(held).to_contain_text("Viewer")
+    await expect(held).not_to_contain_text("never")
+    await expect(owner.get_by_test_id("new-api-key")).to_have_count(0)
+    await screens.shot(owner, "api-keys")
+    await held.get_by_role("button", name="Revoke").click()
+    await held.get_by_role("button", name="Revoke shop sync").click()
+    await expect(held).to_contain_text("Revoked")
+    assert httpx.get(f"{web.base}/api/events", headers=program, timeout=10).status_code == 401
+
+    # The owner's own account: a new email, confirmed from the link sent to it.
+    await owner.get_by_role("link", name=f"Your account ({owner_email})").click()
+    await expect(owner.get_by_role("heading", level=2)).to_have_text("Your account")
+    new_email = f"owner-{suffix}@tea.example.com"
+    await owner.get_by_label("New email").fill(owner_email)
+    await owner.get_by_role("button", name="Change email").click()
+    await expect(owner.get_by_text("This is already your email")).to_be_visible()
+    await owner.get_by_label("New email").fill(new_email)
+    await owner.get_by_label("Current password").fill("not the password")
+    await owner.get_by_role("button", name="Change email").click()
+    # The server's refusal stands at the password field.
+    refusal = owner.get_by_text("the password is wrong")
+    await expect(refusal).to_be_visible()
+    await expect(owner.get_by_label("Current password")).to_have_attribute(
+        "aria-describedby", re.compile(str(await refusal.get_attribute("id")))
+    )
+    await owner.get_by_label("Current password").fill(PASSWORD)
+    await owner.get_by_role("button", name="Change email").click()
+    await expect(
+        owner.get_by_role("status").filter(has_text=f"A link is on its way to {new_email}")
+    ).to_be_visible()
+    await screens.shot(owner, "account")
+    confirm = next(
+        link for link in mail_to(mail_capture, new_email, "").links if "confirm-email" in link
+    )
+    await owner.goto(confirm)
+    await expect(owner.get_by_role("status")).to_contain_text("Your new email is confirmed")
+    await owner.goto(f"{web.base}/app/account")
+    await expect(owner.get_by_text(f"You log in as {new_email}.")).to_be_visible()
 
 
 async def test_a_tenant_connects_mobcash_by_pasting_a_browser_session(

@@ -1,6 +1,6 @@
 // The frame of every signed-in page: navigation, the workspace switcher, the language,
 // and a banner while staff look at a workspace read-only.
-import { Alert, AppShell, Burger, Button, Group, NavLink, Select, Text, Title } from "@mantine/core";
+import { Alert, Anchor, AppShell, Burger, Button, Group, NavLink, Select, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { useMutation } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
@@ -74,7 +74,9 @@ export function Layout() {
           </Group>
           <Group>
             <LanguageSwitch />
-            <Text size="sm" visibleFrom="sm">{account.user.email}</Text>
+            <Anchor component={Link} to="/app/account" size="sm" visibleFrom="sm" aria-label={t("account.link", { email: account.user.email })}>
+              {account.user.email}
+            </Anchor>
             <Button variant="subtle" onClick={() => logout.mutate()}>
               {t("nav.logOut")}
             </Button>

@@ -1,5 +1,5 @@
-// Members and their roles, and the workspace's audit log.
-import { Alert, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+// Members and their roles, keys for programs, and the workspace's audit log.
+import { Alert, Badge, Button, Card, Code, CopyButton, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -65,6 +65,105 @@ function MemberRow({ member, manage, self }: { member: Schemas["MemberOut"]; man
   );
 }
 
+/** Keys a program calls the API with (`Authorization: Bearer …`): the key shown once. */
+function ApiKeys() {
+  const { t } = useTranslation();
+  const { when } = useLocale();
+  const { account } = useSession();
+  const client = useQueryClient();
+  const keys = useQuery({ queryKey: ["api-keys"], queryFn: () => unwrap(api.GET("/api/api-keys")) });
+  const refresh = () => client.invalidateQueries({ queryKey: ["api-keys"] });
+  const roles = ROLES.filter((r) => r !== "owner" || account?.role === "owner");
+  const form = useForm({
+    initialValues: { name: "", role: "viewer" as (typeof ROLES)[number] },
+    validate: { name: (v) => (v.trim() ? null : t("common.required")) },
+  });
+  const [failure, setFailure] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: (values: typeof form.values) => unwrap(api.POST("/api/api-keys", { body: { name: values.name.trim(), role: values.role } })),
+    onSuccess: () => {
+      form.reset();
+      setFailure(null);
+      void refresh();
+    },
+    onError: (error) => setFailure(showServerError(form, error)),
+  });
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const revoke = useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE("/api/api-keys/{key_id}", { params: { path: { key_id: id } } })),
+    onSuccess: () => {
+      setConfirming(null);
+      void refresh();
+    },
+  });
+  return (
+    <Card withBorder>
+      <Stack>
+        <Title order={3} size="h5">{t("keys.title")}</Title>
+        <Text size="sm" c="dimmed">{t("keys.intro")}</Text>
+        <QueryState query={keys} empty={t("keys.none")} isEmpty={(list) => list.length === 0}>
+          {(list) => (
+            <Table aria-label={t("keys.title")}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("keys.name")}</Table.Th>
+                  <Table.Th>{t("members.role")}</Table.Th>
+                  <Table.Th>{t("keys.lastUsed")}</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {list.map((key) => (
+                  <Table.Tr key={key.id} data-key={key.name}>
+                    <Table.Td>
+                      <Text size="sm" fw={600}>{key.name}</Text>
+                      <Text size="xs" c="dimmed">{key.prefix}…</Text>
+                    </Table.Td>
+                    <Table.Td>{t(`members.roles.${key.role}`)}</Table.Td>
+                    <Table.Td>{key.last_used_at ? when(key.last_used_at) : t("keys.neverUsed")}</Table.Td>
+                    <Table.Td>
+                      {key.revoked_at ? (
+                        <Badge color="gray">{t("keys.revoked")}</Badge>
+                      ) : confirming === key.id ? (
+                        <Group gap="xs">
+                          <Button size="xs" color="red" loading={revoke.isPending} onClick={() => revoke.mutate(key.id)}>{t("keys.confirmRevoke", { name: key.name })}</Button>
+                          <Button size="xs" variant="subtle" onClick={() => setConfirming(null)}>{t("common.cancel")}</Button>
+                        </Group>
+                      ) : (
+                        <Button size="xs" variant="subtle" color="red" onClick={() => setConfirming(key.id)}>{t("keys.revoke")}</Button>
+                      )}
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )}
+        </QueryState>
+        {revoke.error && <Alert color="red" role="alert">{revoke.error.message}</Alert>}
+        <form onSubmit={form.onSubmit((values) => create.mutate(values))} noValidate>
+          <Group align="end">
+            <TextInput label={t("keys.name")} required {...form.getInputProps("name")} />
+            <Select label={t("keys.role")} data={roles.map((r) => ({ value: r, label: t(`members.roles.${r}`) }))} allowDeselect={false} {...form.getInputProps("role")} />
+            <Button type="submit" loading={create.isPending}>{t("keys.create")}</Button>
+          </Group>
+          {failure && <Alert color="red" mt="sm" role="alert">{failure}</Alert>}
+        </form>
+        {create.data && (
+          <Stack gap={4}>
+            <Text size="sm">{t("keys.once")}</Text>
+            <Group wrap="nowrap">
+              <Code block tabIndex={0} style={{ flex: 1 }} data-testid="new-api-key">{create.data.key}</Code>
+              <CopyButton value={create.data.key}>
+                {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? t("endpoints.copied") : t("endpoints.copy")}</Button>}
+              </CopyButton>
+            </Group>
+          </Stack>
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
 export function Members() {
   const { t } = useTranslation();
   const { account } = useSession();
@@ -117,6 +216,7 @@ export function Members() {
           </form>
         </Card>
       )}
+      {canManage(account) && <ApiKeys />}
     </Stack>
   );
 }

@@ -266,10 +266,12 @@ async def request_email_change(
     new_email: str,
 ) -> None:
     if not verify_password(user.password_hash, password):
-        raise AccountError(401, "invalid_credentials", "the password is wrong")
+        raise AccountError(401, "invalid_credentials", "the password is wrong", field="password")
     new_email = normalize_email(new_email)
     if new_email == user.email:
-        raise AccountError(400, "invalid_request", "this is already the account's email")
+        raise AccountError(
+            400, "invalid_request", "this is already the account's email", field="new_email"
+        )
     token = await _issue_link(session, user, LinkPurpose.change_email, new_email)
     await session.commit()
     await mailer.send(
