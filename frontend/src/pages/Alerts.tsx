@@ -1,7 +1,7 @@
 // Where a workspace's alerts go (email, Telegram, a webhook), each tried with a test send
 // whose outcome is shown; how often a broken connection is brought up again; the alerts
 // sent and whether they arrived.
-import { Alert, Badge, Button, Card, Code, CopyButton, Group, NumberInput, SegmentedControl, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, NumberInput, SegmentedControl, Stack, Switch, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
@@ -10,6 +10,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
+import { ShownOnce } from "../components/ShownOnce";
 import { useLocale } from "../i18n/locale";
 
 type Kind = "email" | "telegram" | "webhook";
@@ -17,22 +18,6 @@ type Kind = "email" | "telegram" | "webhook";
 function target(channel: Schemas["ChannelOut"]): string {
   if (channel.kind === "email") return channel.recipients.join(", ");
   return (channel.kind === "telegram" ? channel.chat_id : channel.url) ?? "";
-}
-
-/** A webhook channel's signing secret: shown once, when made or replaced. */
-function Secret({ secret }: { secret: string }) {
-  const { t } = useTranslation();
-  return (
-    <Stack gap={4}>
-      <Text size="sm">{t("alerts.secretOnce")}</Text>
-      <Group wrap="nowrap">
-        <Code block tabIndex={0} style={{ flex: 1 }} data-testid="channel-secret">{secret}</Code>
-        <CopyButton value={secret}>
-          {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? t("endpoints.copied") : t("endpoints.copy")}</Button>}
-        </CopyButton>
-      </Group>
-    </Stack>
-  );
 }
 
 function Channel({ channel, manage }: { channel: Schemas["ChannelOut"]; manage: boolean }) {
@@ -95,7 +80,7 @@ function Channel({ channel, manage }: { channel: Schemas["ChannelOut"]; manage: 
           )
         )}
         {test.error && <Alert color="red" role="alert">{test.error.message}</Alert>}
-        {rotate.data && <Secret secret={rotate.data.signing_secret} />}
+        {rotate.data && <ShownOnce note={t("alerts.secretOnce")} value={rotate.data.signing_secret} testId="channel-secret" />}
         {error && <Alert color="red" role="alert">{error.message}</Alert>}
       </Stack>
     </Card>
@@ -164,7 +149,7 @@ function NewChannel() {
             <TextInput label={t("alerts.url")} description={t("alerts.urlHint")} required {...form.getInputProps("url")} />
           )}
           {failure && <Alert color="red" role="alert">{failure}</Alert>}
-          {create.data?.signing_secret && <Secret secret={create.data.signing_secret} />}
+          {create.data?.signing_secret && <ShownOnce note={t("alerts.secretOnce")} value={create.data.signing_secret} testId="channel-secret" />}
           <Button type="submit" loading={create.isPending}>{t("alerts.add")}</Button>
         </Stack>
       </form>

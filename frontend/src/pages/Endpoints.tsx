@@ -9,6 +9,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
+import { ShownOnce } from "../components/ShownOnce";
 import { useLocale } from "../i18n/locale";
 
 /** A curl command sending the format's sample order to the URL, quoted for a POSIX shell. */
@@ -68,14 +69,7 @@ function SigningSecret({ endpoint }: { endpoint: Schemas["EndpointOut"] }) {
   return (
     <Stack gap={4}>
       <Text size="sm">{endpoint.signed ? t("endpoints.signed") : t("endpoints.unsigned")}</Text>
-      {shown?.secret && (
-        <Group wrap="nowrap">
-          <Code block tabIndex={0} style={{ flex: 1 }} data-testid="signing-secret">{shown.secret}</Code>
-          <CopyButton value={shown.secret}>
-            {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? t("endpoints.copied") : t("endpoints.copy")}</Button>}
-          </CopyButton>
-        </Group>
-      )}
+      {shown?.secret && <ShownOnce value={shown.secret} testId="signing-secret" />}
       <Group>
         {endpoint.signed && (
           <Button size="xs" variant="subtle" loading={reveal.isPending} onClick={() => reveal.mutate()}>{t("endpoints.reveal")}</Button>

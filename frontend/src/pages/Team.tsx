@@ -1,5 +1,5 @@
 // Members and their roles, keys for programs, and the workspace's audit log.
-import { Alert, Badge, Button, Card, Code, CopyButton, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -8,6 +8,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { canManage, useSession } from "../auth";
 import { showServerError } from "../components/forms";
 import { QueryState } from "../components/States";
+import { ShownOnce } from "../components/ShownOnce";
 import { useLocale } from "../i18n/locale";
 import { AuditChanges } from "../components/AuditChanges";
 
@@ -148,17 +149,7 @@ function ApiKeys() {
           </Group>
           {failure && <Alert color="red" mt="sm" role="alert">{failure}</Alert>}
         </form>
-        {create.data && (
-          <Stack gap={4}>
-            <Text size="sm">{t("keys.once")}</Text>
-            <Group wrap="nowrap">
-              <Code block tabIndex={0} style={{ flex: 1 }} data-testid="new-api-key">{create.data.key}</Code>
-              <CopyButton value={create.data.key}>
-                {({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? t("endpoints.copied") : t("endpoints.copy")}</Button>}
-              </CopyButton>
-            </Group>
-          </Stack>
-        )}
+        {create.data && <ShownOnce note={t("keys.once")} value={create.data.key} testId="new-api-key" />}
       </Stack>
     </Card>
   );
