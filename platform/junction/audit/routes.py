@@ -38,14 +38,8 @@ class AuditOut(BaseModel):
 
 async def _actor_names(session: AsyncSession, entries: list[AuditEntry]) -> dict[str, str]:
     def ids(kind: ActorType) -> set[uuid.UUID]:
-        found = set()
-        for entry in entries:
-            if entry.actor_type is kind and entry.actor_id:
-                try:
-                    found.add(uuid.UUID(entry.actor_id))
-                except ValueError:
-                    continue
-        return found
+        # A member's and a key's entries carry their id (`Caller.actor_id`).
+        return {uuid.UUID(e.actor_id) for e in entries if e.actor_type is kind and e.actor_id}
 
     names: dict[str, str] = {}
     people = ids(ActorType.user)

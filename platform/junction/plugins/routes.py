@@ -39,7 +39,8 @@ class InstallationOut(Described):
     config: dict[str, Any]
 
 
-def _out(runtime: Any, installation: PluginInstallation) -> InstallationOut:
+def installation_out(runtime: Any, installation: PluginInstallation) -> InstallationOut:
+    """An installation as the API shows it, named as its plugin names itself."""
     return InstallationOut(
         id=installation.id,
         plugin=installation.plugin,
@@ -98,7 +99,7 @@ async def list_installations(
 ) -> list[InstallationOut]:
     """The tenant's plugins and their configuration."""
     rows = await session.scalars(select(PluginInstallation).order_by(PluginInstallation.plugin))
-    return [_out(runtime, row) for row in rows]
+    return [installation_out(runtime, row) for row in rows]
 
 
 @router.post("/{installation_id}/preview", operation_id="installations-preview")
@@ -283,7 +284,7 @@ async def save_config(
             diff,
         )
     await session.commit()
-    return _out(runtime, installation)
+    return installation_out(runtime, installation)
 
 
 @router.post("/{installation_id}/clear-cache", operation_id="installations-clear-cache")

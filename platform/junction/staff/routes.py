@@ -39,6 +39,7 @@ from junction.intake.models import InboundEndpoint
 from junction.plugins.described import Described, plugin_words
 from junction.plugins.models import PluginInstallation
 from junction.plugins.registry import PluginError
+from junction.plugins.routes import InstallationOut, installation_out
 from junction.runtime import Runtime
 from junction.tenancy.models import Membership, Tenant, TenantStatus, User
 from junction.validation import UtcDatetime
@@ -222,7 +223,7 @@ async def plugins(staff: StaffDep, runtime: RuntimeDep) -> list[PluginOut]:
 @router.post("/tenants/{tenant_id}/installations", status_code=201, operation_id="staff-install")
 async def install(
     tenant_id: uuid.UUID, body: InstallIn, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
-) -> dict[str, Any]:
+) -> InstallationOut:
     """Install a plugin for the tenant; its admins configure it from then on. Without a
     configuration (`config: {}`) it is installed unconfigured: the tenant's admins fill
     it in from the web app, and until then its events fail saying so (replayable)."""
@@ -268,7 +269,7 @@ async def install(
         {"plugin": {"from": None, "to": body.plugin}, "config": {"from": None, "to": config}},
     )
     await session.commit()
-    return {"id": str(row.id), "plugin": row.plugin, "enabled": row.enabled, "config": row.config}
+    return installation_out(runtime, row)
 
 
 @router.delete(
