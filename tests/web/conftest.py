@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -90,59 +91,57 @@ async def _junction_for_the_browser(
 
 
 @pytest.fixture
-async def web(
+def browser_junction(
     databases: Databases,
     redis_url: str,
     tmp_path: Path,
     mail_capture: MailCapture,
     sandbox: httpx.Client,
     sandbox_url: str,
-    mobcash_url: str,
-) -> AsyncIterator[Junction]:
-    """Junction for the browser, billing off, with the MobCash sandbox's cash desks and
-    alert webhooks allowed to local addresses."""
-    async with _junction_for_the_browser(
+) -> Callable[[dict[str, str]], AbstractAsyncContextManager[Junction]]:
+    """Junction for the browser, started with the given JUNCTION_* settings on top."""
+    return partial(
+        _junction_for_the_browser,
         databases,
         redis_url,
         tmp_path,
         mail_capture,
         sandbox,
         sandbox_url,
+    )
+
+
+@pytest.fixture
+async def web(
+    browser_junction: Callable[[dict[str, str]], AbstractAsyncContextManager[Junction]],
+    mobcash_url: str,
+) -> AsyncIterator[Junction]:
+    """Billing off, the MobCash sandbox's cash desks, and alert webhooks allowed to local
+    addresses (the tests' receiver listens on 127.0.0.1)."""
+    async with browser_junction(
         {
             "JUNCTION_MOBCASH_EXTRA_HOSTS": mobcash_url,
-            # The tests' receiver of webhook alerts listens on 127.0.0.1.
             "JUNCTION_ALERT_WEBHOOKS_TO_PRIVATE_HOSTS": "true",
-        },
+        }
     ) as junction:
         yield junction
 
 
 @pytest.fixture
 async def billed_web(
-    databases: Databases,
-    redis_url: str,
-    tmp_path: Path,
-    mail_capture: MailCapture,
-    sandbox: httpx.Client,
-    sandbox_url: str,
+    browser_junction: Callable[[dict[str, str]], AbstractAsyncContextManager[Junction]],
     stripe_url: str,
 ) -> AsyncIterator[Junction]:
-    """Junction for the browser with billing on against localstripe (the tests' plans:
-    three events a month free), every new workspace given the echo plugin."""
-    async with _junction_for_the_browser(
-        databases,
-        redis_url,
-        tmp_path,
-        mail_capture,
-        sandbox,
-        sandbox_url,
+    """Billing on against localstripe (the tests' plans: three events a month free), every
+    new workspace given the echo plugin."""
+    async with browser_junction(
         {
             "JUNCTION_STRIPE_SECRET_KEY": STRIPE_KEY,
             "JUNCTION_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "JUNCTION_STRIPE_API_URL": stripe_url,
             "JUNCTION_BILLING_PLANS_FILE": str(PLANS_FILE),
             "JUNCTION_NEW_WORKSPACE_PLUGINS": "echo",
-        },
+        }
     ) as junction:
         yield junction
 

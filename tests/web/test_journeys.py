@@ -187,14 +187,7 @@ async def test_staff_install_a_plugin_and_the_tenant_replays_a_failed_order(
 
     # The tenant makes a webhook URL for it.
     owner = await _logged_in(browser, web, screens, owner_email)
-    await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
-    await owner.get_by_label("Name").fill("Shop")
-    await owner.get_by_label("Format").first.click()
-    await owner.get_by_role("option", name=re.compile("Echo")).click()
-    await owner.get_by_label("Sends its events to").first.click()
-    await owner.get_by_role("option", name="Echo", exact=True).click()
-    await owner.get_by_role("button", name="Create").click()
-    url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
+    url = await _new_webhook_url(owner, "Shop", re.compile("Echo"), "Echo")
     assert url.startswith(f"{web.base}/hooks/")
     await screens.shot(owner, "endpoint-created")
     # A signing secret: made after a warning, shown, then turned off again.
@@ -295,6 +288,18 @@ async def _pick(
     await page.get_by_role("option", name=option).first.click()
 
 
+async def _new_webhook_url(
+    page: Page, name: str, shop_format: str | re.Pattern[str], plugin: str
+) -> str:
+    """Make a webhook URL on its page; returns the URL shown."""
+    await page.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
+    await page.get_by_label("Name").fill(name)
+    await _pick(page, "Format", shop_format)
+    await _pick(page, "Sends its events to", plugin)
+    await page.get_by_role("button", name="Create").click()
+    return (await page.get_by_test_id("webhook-url").inner_text()).strip()
+
+
 async def _event_row(page: Page, status: str) -> Locator:
     await page.get_by_role("navigation").get_by_role("link", name="Events").click()
     row = page.locator("tr[data-event]").filter(has_text=status)
@@ -337,12 +342,7 @@ async def test_from_sign_up_to_a_lead_in_amocrm_then_a_failed_order_fixed_and_re
     await screens.shot(owner, "connected")
 
     # 2. The webhook URL for the shop, copied.
-    await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
-    await owner.get_by_label("Name").fill("Flower shop")
-    await _pick(owner, "Format", re.compile("OpenCart"))
-    await _pick(owner, "Sends its events to", "Order → lead")
-    await owner.get_by_role("button", name="Create").click()
-    url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
+    url = await _new_webhook_url(owner, "Flower shop", re.compile("OpenCart"), "Order → lead")
     await expect(owner.get_by_text(f"curl -X POST '{url}'")).to_be_visible()
     await owner.get_by_role("button", name="Copy the webhook URL").click()
     assert await owner.evaluate("navigator.clipboard.readText()") == url
@@ -640,12 +640,7 @@ async def test_an_owner_sees_the_usage_meter_upgrades_through_checkout_and_opens
     await owner.route(re.compile(r"https://(checkout|billing)\.stripe\.test/.*"), stand_in)
 
     # The shop's orders reach the echo plugin the workspace was given at sign-up.
-    await owner.get_by_role("navigation").get_by_role("link", name="Webhook URLs").click()
-    await owner.get_by_label("Name").fill("Herb shop")
-    await _pick(owner, "Format", re.compile("Echo"))
-    await _pick(owner, "Sends its events to", "Echo")
-    await owner.get_by_role("button", name="Create").click()
-    url = (await owner.get_by_test_id("webhook-url").inner_text()).strip()
+    url = await _new_webhook_url(owner, "Herb shop", re.compile("Echo"), "Echo")
     for number in (1, 2):
         assert httpx.post(url, json={"order_id": f"H-{number}"}, timeout=10).status_code == 202
 

@@ -24,6 +24,7 @@ import {
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Schemas } from "../api/client";
+import { useLocale } from "../i18n/locale";
 
 export type Choice = Schemas["ChoiceOut"];
 export type Choices = Record<string, Choice[]>;
@@ -238,8 +239,8 @@ export function SchemaForm(props: FormProps) {
 }
 
 function Setting({ path, node, nullable, required, form }: { path: string; node: SchemaNode; nullable: boolean; required: boolean; form: FormProps }) {
-  const { i18n } = useTranslation();
-  const said = words(node, i18n.resolvedLanguage ?? "en");
+  const { language } = useLocale();
+  const said = words(node, language);
   const label = said.title ?? path.split(".").pop();
   const stored = at(form.config, path);
   const value = stored === undefined ? node.default : stored;

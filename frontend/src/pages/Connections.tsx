@@ -43,7 +43,8 @@ function Checks({ connection }: { connection: Schemas["ConnectionOut"] }) {
  * log-in, a browser session, a long-lived token …); the same account pasted again
  * replaces its credentials. */
 function Credentials({ provider }: { provider: Schemas["ProviderOut"] }) {
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
+  const { language } = useLocale();
   const client = useQueryClient();
   const forms = provider.credential_forms as SchemaNode[];
   const [picked, setPicked] = useState("0");
@@ -51,7 +52,6 @@ function Credentials({ provider }: { provider: Schemas["ProviderOut"] }) {
   const [values, setValues] = useState<Config>({});
   const [errors, setErrors] = useState<Errors>({});
   const [problem, setProblem] = useState<string | null>(null);
-  const language = i18n.resolvedLanguage ?? "en";
   const paste = useMutation({
     mutationFn: (body: Config) =>
       unwrap(api.POST("/api/connections/{provider}/credentials", { params: { path: { provider: provider.name } }, body: body as Record<string, never> })),
